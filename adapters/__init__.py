@@ -1,0 +1,1 @@
+"""Thin translators between platforms and the neutral vocabulary. No program logic here."""

@@ -1,0 +1,73 @@
+"""The composition root: the one place that wires settings, storage, flows, adapters and time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.clock import Clock, SystemClock
+from bot.engine import Engine
+from bot.errors import ConfigurationError
+from bot.outbox import Dispatcher
+from bot.ports import Adapter
+from bot.routes import build_router, due_jobs
+from bot.settings import Settings
+from flows.context import Policy
+from flows.optin import first_contact
+from storage.crypto import Cipher, load_or_create_key_file
+from storage.db import Database
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    engine: Engine
+    adapters: dict[str, Adapter]
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    adapters: Mapping[str, Adapter] | None = None,
+) -> App:
+    db = Database(settings.database_url)
+    adapters = dict(adapters or {})
+    engine = Engine(
+        db=db,
+        cipher=build_cipher(settings, db),
+        clock=clock or SystemClock(),
+        policy=Policy(
+            admins=frozenset(settings.admins),
+            admin_channels=tuple(settings.admin_channels),
+            work_start=settings.work_start_hour,
+            work_end=settings.work_end_hour,
+            default_timezone=settings.default_timezone,
+        ),
+        router=build_router(),
+        due_jobs=due_jobs(),
+        dispatcher=Dispatcher(db, adapters),
+        on_first_contact=first_contact,
+    )
+    return App(settings=settings, db=db, engine=engine, adapters=adapters)
+
+
+def build_cipher(settings: Settings, db: Database) -> Cipher:
+    """Keys from settings; otherwise (zero set-up) a key file beside the SQLite database."""
+    if settings.encryption_keys:
+        return Cipher(settings.encryption_keys)
+    if not db.is_sqlite:
+        raise ConfigurationError(
+            "UPWARD_ENCRYPTION_KEYS is required with a shared database: every replica must "
+            "use the same keys (generate one with `upward keys new`)"
+        )
+    key_file = settings.key_file
+    if key_file is None:
+        base = db.sqlite_path.parent if db.sqlite_path else Path(".")
+        key_file = base / ".upward" / "secret.key"
+    return Cipher([load_or_create_key_file(key_file)])

@@ -1,0 +1,136 @@
+"""Routes neutral events to flows inside one transaction, and runs the periodic tick."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.events import ButtonAction, Command, FirstContact, FormSubmission
+from bot.messages import FormErrors, Say, ShowForm
+from bot.outbox import Dispatcher, DispatchReport
+from bot.router import Route, Router
+from flows import copy
+from flows.context import FlowContext, Policy
+from storage.crypto import Cipher
+from storage.db import Database
+from storage.repositories import Repositories
+
+log = logging.getLogger(__name__)
+
+Reply = Say | ShowForm | FormErrors
+DueJob = Callable[[FlowContext], Awaitable[int]]
+FirstContactHandler = Callable[[FirstContact, FlowContext], Awaitable[list[Reply]]]
+
+
+@dataclass
+class TickReport:
+    queued: dict[str, int]
+    dispatched: DispatchReport
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        cipher: Cipher,
+        clock: Clock,
+        policy: Policy,
+        router: Router,
+        due_jobs: Sequence[tuple[str, DueJob]],
+        dispatcher: Dispatcher,
+        on_first_contact: FirstContactHandler | None = None,
+    ) -> None:
+        self.db = db
+        self.cipher = cipher
+        self.clock = clock
+        self.policy = policy
+        self.router = router
+        self.dispatcher = dispatcher
+        self._due_jobs = list(due_jobs)
+        self._on_first_contact = on_first_contact
+
+    async def handle(
+        self, event: Command | ButtonAction | FormSubmission | FirstContact
+    ) -> list[Reply]:
+        """Answer a person's own action. Nothing is stored unless the whole handler succeeds."""
+        now = self.clock.now()
+        async with self.db.session() as session:
+            ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
+            if event.event_id and not await ctx.repos.events.first_time(
+                f"{event.actor.platform}:{event.event_id}", now
+            ):
+                await session.commit()
+                return []
+            try:
+                replies = await self._route(event, ctx)
+            except Exception:
+                await session.rollback()
+                error_id = uuid.uuid4().hex[:8]
+                # The id and route only: never the event's values, which may be confidential.
+                log.exception("error %s handling %s", error_id, _describe(event))
+                return [copy.something_went_wrong(error_id)]
+            await session.commit()
+        return replies
+
+    async def _route(
+        self, event: Command | ButtonAction | FormSubmission | FirstContact, ctx: FlowContext
+    ) -> list[Reply]:
+        if isinstance(event, FirstContact):
+            return await self._on_first_contact(event, ctx) if self._on_first_contact else []
+        route, routed = self.router.resolve(event)
+        if route is None:
+            return [copy.unknown(event)]
+        if route.admin and not await self._admin_allowed(route, routed, ctx):
+            return [copy.admins_only()]
+        replies = _as_list(await route.handler(routed, ctx))
+        if route.admin:
+            outcome = "invalid" if any(isinstance(r, FormErrors) for r in replies) else "ok"
+            await self._audit(route, routed, ctx, outcome)
+        return replies
+
+    async def _admin_allowed(self, route: Route, event: object, ctx: FlowContext) -> bool:
+        if self.policy.is_admin(event.actor):  # type: ignore[attr-defined]
+            return True
+        await self._audit(route, event, ctx, "refused")
+        return False
+
+    @staticmethod
+    async def _audit(route: Route, event: object, ctx: FlowContext, outcome: str) -> None:
+        args = getattr(event, "args", ()) or (getattr(event, "value", ""),)
+        await ctx.repos.audit.record(
+            at=ctx.now,
+            actor=event.actor.key,  # type: ignore[attr-defined]
+            action=route.name,
+            target=" ".join(a for a in args if a)[:200],
+            outcome=outcome,
+        )
+
+    async def tick(self, now: datetime | None = None) -> TickReport:
+        """Ask every flow what is due at `now`, queue it, then send what may go out now."""
+        now = now or self.clock.now()
+        queued: dict[str, int] = {}
+        for name, job in self._due_jobs:
+            async with self.db.session() as session:
+                ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
+                queued[name] = await job(ctx)
+                await session.commit()
+        return TickReport(queued=queued, dispatched=await self.dispatcher.run_once(now))
+
+    async def dispatch(self, now: datetime | None = None) -> DispatchReport:
+        return await self.dispatcher.run_once(now or self.clock.now())
+
+
+def _as_list(replies: Reply | list[Reply]) -> list[Reply]:
+    return replies if isinstance(replies, list) else [replies]
+
+
+def _describe(event: object) -> str:
+    for attribute in ("name", "action_id", "form_id"):
+        if hasattr(event, attribute):
+            return f"{type(event).__name__} {getattr(event, attribute)}"
+    return type(event).__name__

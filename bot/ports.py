@@ -1,0 +1,32 @@
+"""What the engine needs from a platform adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.messages import Message, ToChannel, ToPair, ToPerson
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    group_dm: bool  # can the bot open one conversation with both partners?
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the platform answered for a sent message (e.g. Slack's `ts`)."""
+
+    platform_id: str = ""
+
+
+class Adapter(Protocol):
+    platform: str
+    capabilities: Capabilities
+
+    async def deliver(
+        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+    ) -> Receipt:
+        """Send one message the bot started. Raise TransientDeliveryError or
+        PermanentDeliveryError from bot.errors; `key` is the outbox idempotency key."""
+        ...

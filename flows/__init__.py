@@ -1,0 +1,1 @@
+"""The program itself: plain async functions over storage, returning neutral replies."""

@@ -1,0 +1,120 @@
+"""The words the bot says, in one place. Never put a participant's answers in these."""
+
+from __future__ import annotations
+
+from bot.events import BaseEvent, Command
+from bot.messages import Actions, Button, Divider, Fields, Heading, Message, Say, Text, say
+
+HELP_LINES = (
+    ("join", "opt in to the mentoring program"),
+    ("status", "your program, partner and what's next"),
+    ("goals", "your pair's goals and commitments (`goals add` to add one)"),
+    ("checkin", "a private check-in on how it's going"),
+    ("pause YYYY-MM-DD", "take a break until a date; everything resumes by itself"),
+    ("end", "end your pairing or ask for a re-match, confidentially and without blame"),
+    ("leave", "leave the program"),
+    ("help", "this list"),
+)
+
+ADMIN_HELP_LINES = (
+    ("admin status", "participants, pairs and any messages that could not be delivered"),
+    ("admin program", "create or edit a program"),
+    ("admin match", "propose pairs; then `admin match drop N` or `admin match approve`"),
+    ("admin digest", "post the anonymised digest to the admin channel now"),
+    ("admin audit", "the latest admin actions"),
+)
+
+AGREEMENT = (
+    "*Purpose.* Reverse mentoring: the more junior partner shares what leaders can't see "
+    "from the top, the senior partner listens and learns. Both can set goals.\n"
+    "*Confidentiality.* What you say in your conversations stays between the two of you. "
+    "Your check-ins are private: your partner never sees them, and admins only ever see "
+    "totals over several pairs, never who said what.\n"
+    "*Respect.* Speak candidly and kindly; no rank in the room.\n"
+    "*Boundaries.* Topics you mark off-limits are never suggested to your pair.\n"
+    "*No-fault exit.* Either of you can end the pairing or ask for a re-match at any time, "
+    "confidentially; the other person is told neutrally."
+)
+
+WHO_SEES_WHAT = (
+    (
+        "Your partner",
+        "your name, role, shared topics, and goals you add together; never your check-ins",
+    ),
+    ("Program admins", "totals over at least k pairs; never your check-in answers or notes"),
+    ("Operators (IT)", "the database, where your private notes are encrypted"),
+    ("Only you", "your check-in answers, notes, and who you asked not to be paired with"),
+)
+
+NOT_ENOUGH = "not enough responses to show this without risking anyone's anonymity"
+
+
+def something_went_wrong(error_id: str) -> Say:
+    return say(
+        "Sorry, something went wrong on our side and nothing was changed. "
+        f"If it keeps happening, tell your program admin (reference {error_id})."
+    )
+
+
+def unknown(event: BaseEvent) -> Say:
+    if isinstance(event, Command):
+        name = event.name.removeprefix("admin ")
+        return help_message(prefix=f"I don't know the command `{name}`. Here is what I can do:")
+    return say("That button or form has expired. Type `help` to see what I can do.")
+
+
+def admins_only() -> Say:
+    return say("Sorry, only program admins can do that. Nothing was changed.")
+
+
+def not_enrolled() -> Say:
+    return say("You're not in a mentoring program yet. Type `join` to opt in.")
+
+
+def no_program() -> Say:
+    return say(
+        "There is no mentoring program open right now. Your program admin will announce one."
+    )
+
+
+def help_message(*, prefix: str = "Here is what I can do:", admin: bool = False) -> Say:
+    lines = HELP_LINES + (ADMIN_HELP_LINES if admin else ())
+    body = "\n".join(f"• `{cmd}` — {what}" for cmd, what in lines)
+    return say(prefix, Text(text=prefix), Text(text=body))
+
+
+def who_sees_what_blocks() -> tuple[Heading, Fields]:
+    return Heading(text="Who can see what"), Fields(items=WHO_SEES_WHAT)
+
+
+def welcome(program_name: str, k: int) -> Say:
+    summary = f"Welcome to {program_name}! You're in."
+    return say(
+        summary,
+        Heading(text=summary),
+        Text(
+            text="Next: an admin runs matching and you'll get an introduction to your partner, "
+            "with why you were matched. In the meantime, `status` shows where things stand."
+        ),
+        *who_sees_what_blocks(),
+        Text(text=f"(k = {k}: admins see no figure covering fewer than {k} pairs.)"),
+    )
+
+
+def notice(summary: str, *lines: str, buttons: tuple[Button, ...] = ()) -> Message:
+    """A message the bot starts: a summary line, optional detail, optional buttons."""
+    blocks: list = [Text(text=summary), *(Text(text=line) for line in lines if line)]
+    if buttons:
+        blocks.append(Actions(buttons=buttons))
+    return Message(summary=summary, blocks=tuple(blocks))
+
+
+__all__ = ["Divider"]
+
+
+def pair_ended() -> Message:
+    return notice(
+        "Your mentoring pairing has come to an end.",
+        "This happens in every program and it's nobody's fault. You'll be first in line "
+        "at the next matching round; `status` shows where things stand.",
+    )

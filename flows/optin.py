@@ -1,0 +1,256 @@
+"""Opt-in and the participant's own controls: join, leave, pause, status, help."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from bot.events import Actor, Command, FirstContact, FormSubmission
+from bot.messages import Form, FormErrors, FormField, Heading, Option, Say, ShowForm, Text, say
+from bot.timing import is_known_zone
+from flows import copy
+from flows.context import FlowContext
+from flows.cycles import next_cycle_start
+from flows.ending import end_pair
+from flows.participants import membership, role_label
+from flows.programs import current_program
+from storage.models import Participant, Program
+
+ROLES = (
+    Option(value="mentor", label="Mentor: I'm the more junior partner and share my perspective"),
+    Option(value="mentee", label="Mentee: I'm a senior leader and here to listen and learn"),
+    Option(value="two_way", label="Two-way: we learn from each other"),
+)
+MAX_PAUSE_DAYS = 120
+
+
+async def join(event: Command, ctx: FlowContext) -> Say | ShowForm:
+    program = await current_program(ctx, event.args[0] if event.args else None)
+    if program is None:
+        return copy.no_program()
+    existing = await ctx.repos.participants.find(program.id, *_key(event.actor))  # type: ignore[arg-type]
+    if existing is not None and existing.status != "left":
+        return say(f"You're already in {program.name}. `status` shows where things stand.")
+    person = await ctx.repos.people.find(*_key(event.actor))
+    timezone = (person.timezone if person else None) or ctx.policy.default_timezone
+    return ShowForm(form=join_form(program, timezone))
+
+
+def join_form(program: Program, timezone: str) -> Form:
+    topics = tuple(Option(value=k, label=v) for k, v in program.topics.items())
+    return Form(
+        form_id="join",
+        title="Join the program",
+        intro=f"{program.name}: the program agreement\n{copy.AGREEMENT}",
+        fields=(
+            FormField(id="role", label="Your role", type="select", options=ROLES),
+            FormField(
+                id="offers", label="Topics you can share", type="multi_select", options=topics
+            ),
+            FormField(
+                id="wants",
+                label="Topics you want to learn about",
+                type="multi_select",
+                options=topics,
+            ),
+            FormField(
+                id="off_limits",
+                label="Topics that are off-limits for you",
+                type="multi_select",
+                options=topics,
+                required=False,
+            ),
+            FormField(
+                id="avoid",
+                label="Anyone you'd rather not be paired with (confidential)",
+                hint="User ids or emails, comma-separated. Only the matching uses this.",
+                required=False,
+                max_length=500,
+            ),
+            FormField(
+                id="timezone", label="Your time zone", hint="e.g. Europe/London", initial=timezone
+            ),
+            FormField(
+                id="agree",
+                label="I accept the program agreement",
+                type="checkbox",
+                options=(Option(value="yes", label="I accept the program agreement"),),
+            ),
+        ),
+        submit_label="Join",
+        state={"program_id": str(program.id)},
+    )
+
+
+async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
+    program = await ctx.repos.programs.get(int(event.state.get("program_id", "0") or 0))
+    if program is None or not program.active:
+        return copy.no_program()
+    answers, errors = _validate_join(event.values, program)
+    if errors:
+        return FormErrors(errors=errors)
+    participant = await ctx.repos.participants.find(program.id, *_key(event.actor))  # type: ignore[arg-type]
+    if participant is not None and participant.status != "left":
+        return say(f"You're already in {program.name}. `status` shows where things stand.")
+    participant = participant or Participant(
+        program_id=program.id,
+        **dict(zip(("platform", "tenant", "user_id"), _key(event.actor), strict=True)),  # type: ignore[arg-type]
+    )
+    person = await ctx.repos.people.find(*_key(event.actor))
+    participant.display_name = (
+        event.display_name or (person.display_name if person else "") or event.actor.user_id
+    )
+    participant.role = answers["role"]
+    participant.offers, participant.wants = answers["offers"], answers["wants"]
+    participant.off_limits = answers["off_limits"]
+    participant.exclusions_enc = ctx.repos.cipher.encrypt_optional(
+        json.dumps(answers["avoid"]) if answers["avoid"] else None
+    )
+    participant.timezone = answers["timezone"]
+    participant.status, participant.paused_until, participant.left_at = "active", None, None
+    participant.agreed_at = participant.joined_at = ctx.now
+    await ctx.repos.participants.save(participant)
+    return copy.welcome(program.name, program.anonymity_threshold)
+
+
+def _validate_join(
+    values: dict[str, str | list[str]], program: Program
+) -> tuple[dict, dict[str, str]]:
+    errors: dict[str, str] = {}
+    role = _one(values.get("role"))
+    if role not in {o.value for o in ROLES}:
+        errors["role"] = "Choose mentor, mentee or two-way."
+    chosen = {name: _many(values.get(name)) for name in ("offers", "wants", "off_limits")}
+    for name, topics in chosen.items():
+        unknown = [t for t in topics if t not in program.topics]
+        if unknown:
+            errors[name] = "Choose topics from the program's list."
+    if not chosen["offers"] and role in ("mentor", "two_way"):
+        errors["offers"] = "Choose at least one topic you can share."
+    if not chosen["wants"] and role in ("mentee", "two_way"):
+        errors["wants"] = "Choose at least one topic you want to learn about."
+    timezone = (_one(values.get("timezone")) or "").strip()
+    if not is_known_zone(timezone):
+        errors["timezone"] = "Use a time zone name like Europe/London or America/New_York."
+    if _one(values.get("agree")) not in ("yes", "true", "on"):
+        errors["agree"] = "Please read and accept the agreement: nobody is enrolled without it."
+    avoid = [
+        a.strip().lstrip("@<").rstrip(">") for a in (_one(values.get("avoid")) or "").split(",")
+    ]
+    return {
+        "role": role,
+        **chosen,
+        "timezone": timezone,
+        "avoid": [a for a in avoid if a][:20],
+    }, errors
+
+
+def _one(value: str | list[str] | None) -> str | None:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _many(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else value.split(",")
+    return sorted({item.strip() for item in items if item.strip()})
+
+
+def _key(actor: Actor) -> tuple[str, str, str]:
+    return actor.platform, actor.tenant, actor.user_id
+
+
+# --- leave, pause, status, help -------------------------------------------------------------
+
+
+async def leave(event: Command, ctx: FlowContext) -> Say:
+    found = await membership(ctx, event.actor)
+    if found is None:
+        return copy.not_enrolled()
+    if found.pair is not None:
+        await end_pair(ctx, found.pair, ended_by=found.me, kind="left")
+    found.me.status, found.me.left_at, found.me.priority = "left", ctx.now, False
+    await ctx.repos.participants.save(found.me)
+    return say(
+        f"You've left {found.program.name}. Thank you for taking part. "
+        "Your private check-ins stay private; `join` any time to come back."
+    )
+
+
+async def pause(event: Command, ctx: FlowContext) -> Say:
+    found = await membership(ctx, event.actor)
+    if found is None:
+        return copy.not_enrolled()
+    words = [a for a in event.args if a.lower() != "until"]
+    until = _parse_date(words[0]) if words else None
+    today = ctx.now.date()
+    if until is None or until <= today or until > today + timedelta(days=MAX_PAUSE_DAYS):
+        return say(
+            "Tell me until when, as a date within the next four months: "
+            f"`pause {(today + timedelta(days=30)).isoformat()}`. Nothing was changed."
+        )
+    found.me.status, found.me.paused_until = "paused", until
+    await ctx.repos.participants.save(found.me)
+    return say(
+        f"Paused until {until:%A %d %B %Y}. No prompts or check-ins until then; "
+        "everything resumes by itself. Your partner isn't told why."
+    )
+
+
+async def resume_due(ctx: FlowContext) -> int:
+    """Tick job: participants whose pause has ended are active again and told so."""
+    resumed = 0
+    for participant in await ctx.repos.participants.paused_until_before(ctx.now.date()):
+        participant.status, participant.paused_until = "active", None
+        await ctx.repos.participants.save(participant)
+        await ctx.send_to(
+            f"resumed:{participant.id}:{ctx.now.date().isoformat()}",
+            participant,
+            copy.notice("Welcome back: your mentoring pause is over and everything has resumed."),
+        )
+        resumed += 1
+    return resumed
+
+
+async def status(event: Command, ctx: FlowContext) -> Say:
+    found = await membership(ctx, event.actor)
+    if found is None:
+        return copy.not_enrolled()
+    me, program = found.me, found.program
+    lines = [f"Program: {program.name} · you're a {role_label(me)}"]
+    if me.status == "paused" and me.paused_until:
+        lines.append(f"Paused until {me.paused_until:%d %B %Y}.")
+    if found.pair and found.partner:
+        lines.append(f"Your partner: {found.partner.display_name}")
+        nxt = next_cycle_start(found.pair, program, ctx.now)
+        if nxt:
+            lines.append(f"Next conversation prompt: around {nxt:%d %B %Y}")
+        goals = await ctx.repos.goals.for_pair(found.pair.id)  # type: ignore[arg-type]
+        open_goals = [g for g in goals if g.done_at is None]
+        lines.append(
+            f"Goals: {len(open_goals)} open, {len(goals) - len(open_goals)} done (`goals`)"
+        )
+    else:
+        lines.append("Not paired yet: you'll get an introduction when matching is approved.")
+    return say(lines[0], Heading(text="Your mentoring"), Text(text="\n".join(lines)))
+
+
+async def help_(event: Command, ctx: FlowContext) -> Say:
+    return copy.help_message(admin=ctx.policy.is_admin(event.actor))
+
+
+async def first_contact(event: FirstContact, ctx: FlowContext) -> list[Say]:
+    """Installed or first message: say hello, and store a display name for the roster."""
+    await ctx.repos.people.upsert(
+        *_key(event.actor), **({"display_name": event.display_name} if event.display_name else {})
+    )
+    return [copy.help_message(prefix="Hi! I run the reverse-mentoring program here.")]
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

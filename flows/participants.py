@@ -1,0 +1,49 @@
+"""Finding the participant behind an actor, and their partner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.events import Actor
+from flows.context import FlowContext
+from storage.models import Pair, Participant, Program
+
+
+@dataclass
+class Membership:
+    program: Program
+    me: Participant
+    pair: Pair | None
+    partner: Participant | None
+
+
+async def membership(ctx: FlowContext, actor: Actor) -> Membership | None:
+    """The person's current enrolment (their first program not left), with any active pair."""
+    enrolments = await ctx.repos.participants.enrolments(
+        actor.platform, actor.tenant, actor.user_id
+    )
+    for me in enrolments:
+        program = await ctx.repos.programs.get(me.program_id)
+        if program is None or not program.active:
+            continue
+        pairs = await ctx.repos.pairs.active_for(me.id)  # type: ignore[arg-type]
+        pair = pairs[0] if pairs else None
+        partner = await partner_in(ctx, pair, me) if pair else None
+        return Membership(program, me, pair, partner)
+    return None
+
+
+async def partner_in(ctx: FlowContext, pair: Pair, me: Participant) -> Participant | None:
+    other = pair.mentee_id if pair.mentor_id == me.id else pair.mentor_id
+    return await ctx.repos.participants.get(other)
+
+
+async def pair_members(ctx: FlowContext, pair: Pair) -> tuple[Participant, Participant]:
+    mentor = await ctx.repos.participants.get(pair.mentor_id)
+    mentee = await ctx.repos.participants.get(pair.mentee_id)
+    assert mentor is not None and mentee is not None
+    return mentor, mentee
+
+
+def role_label(participant: Participant) -> str:
+    return {"mentor": "mentor", "mentee": "mentee", "two_way": "two-way partner"}[participant.role]

@@ -1,0 +1,1 @@
+"""Persistence: sqlmodel tables, repositories, migrations and encryption of confidential text."""

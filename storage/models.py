@@ -1,0 +1,220 @@
+"""The tables. Confidential free text is stored only as ciphertext (`*_enc` columns)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+def _json(**kw: Any) -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False, **kw))
+
+
+class Program(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=80)
+    name: str = Field(max_length=200)
+    focus: str = Field(max_length=40)
+    topics: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    cadence: str = Field(default="monthly", max_length=20)
+    duration_months: int = 6
+    pilot: bool = False
+    mentor_capacity: int = 1
+    anonymity_threshold: int = 5
+    support: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    active: bool = True
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class Person(SQLModel, table=True):
+    """Roster facts about an employee, independent of any program."""
+
+    __table_args__ = (UniqueConstraint("platform", "tenant", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    tenant: str = Field(max_length=100)
+    user_id: str = Field(max_length=100)
+    email: str | None = Field(default=None, max_length=254, index=True)
+    display_name: str = Field(default="", max_length=200)
+    job_level: int | None = None
+    department: str | None = Field(default=None, max_length=120)
+    manager_user_id: str | None = Field(default=None, max_length=254)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class Participant(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("program_id", "platform", "tenant", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    platform: str = Field(max_length=20)
+    tenant: str = Field(max_length=100)
+    user_id: str = Field(max_length=100)
+    display_name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=10)  # mentor | mentee | two_way
+    offers: list[str] = _json()
+    wants: list[str] = _json()
+    off_limits: list[str] = _json()
+    exclusions_enc: str | None = Field(default=None, sa_column=Column(Text))
+    timezone: str = Field(default="UTC", max_length=64)
+    status: str = Field(default="active", max_length=10)  # active | paused | left
+    paused_until: date | None = None
+    priority: bool = False  # unmatched last round or re-match requested: goes first next time
+    agreed_at: datetime = _ts(nullable=False)
+    joined_at: datetime = _ts(nullable=False)
+    left_at: datetime | None = _ts(nullable=True)
+
+
+class MatchRound(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    seed: int
+    status: str = Field(default="proposed", max_length=12)  # proposed | approved | discarded
+    unmatched: list[int] = _json()
+    created_at: datetime = _ts(nullable=False)
+    decided_at: datetime | None = _ts(nullable=True)
+
+
+class ProposedPair(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="matchround.id", index=True)
+    position: int
+    mentor_id: int = Field(foreign_key="participant.id")
+    mentee_id: int = Field(foreign_key="participant.id")
+    score: float
+    two_way: bool = False
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    shared_topics: list[str] = _json()
+    dropped: bool = False
+
+
+class Pair(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    mentor_id: int = Field(foreign_key="participant.id", index=True)
+    mentee_id: int = Field(foreign_key="participant.id", index=True)
+    two_way: bool = False
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    shared_topics: list[str] = _json()
+    status: str = Field(default="active", max_length=12)  # active | ended | completed
+    started_at: datetime = _ts(nullable=False)
+    ended_at: datetime | None = _ts(nullable=True)
+    # Neutral on purpose: never records which partner ended it or why.
+    end_kind: str | None = Field(default=None, max_length=20)
+
+
+class PairPrompt(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("pair_id", "cycle"),
+        UniqueConstraint("pair_id", "prompt_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    cycle: int
+    prompt_id: str = Field(max_length=80)
+    lead_id: int = Field(foreign_key="participant.id")
+
+
+class CheckIn(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("pair_id", "participant_id", "cycle"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    cycle: int
+    met: bool
+    rating: int
+    themes: list[str] = _json()
+    energy: int | None = None
+    note_enc: str | None = Field(default=None, sa_column=Column(Text))
+    submitted_at: datetime = _ts(nullable=False)
+
+
+class Goal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    owner_id: int = Field(foreign_key="participant.id", index=True)
+    created_by_id: int = Field(foreign_key="participant.id")
+    kind: str = Field(default="goal", max_length=12)  # goal | commitment
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    due_on: date | None = None
+    done_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts(nullable=False)
+
+
+class Review(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("pair_id", "participant_id", "stage"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    stage: str = Field(max_length=10)  # midpoint | final
+    changed_enc: str | None = Field(default=None, sa_column=Column(Text))
+    confidence_before: int
+    confidence_now: int
+    again: bool
+    submitted_at: datetime = _ts(nullable=False)
+
+
+class Digest(SQLModel, table=True):
+    """A frozen snapshot of what was published, so an old digest is never recomputed."""
+
+    __table_args__ = (UniqueConstraint("program_id", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    period: str = Field(max_length=40)
+    figures: list[dict[str, Any]] = _json()
+    created_at: datetime = _ts(nullable=False)
+
+
+class OutboxItem(SQLModel, table=True):
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    platform: str = Field(max_length=20)
+    address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    message: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    recipient: str | None = Field(default=None, max_length=240, index=True)
+    status: str = Field(default="pending", max_length=10)  # pending | sent | failed | cancelled
+    attempts: int = 0
+    not_before: datetime = _ts(nullable=False)
+    last_error: str | None = Field(default=None, max_length=300)
+    platform_id: str | None = Field(default=None, max_length=120)
+    created_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False)
+    actor: str = Field(max_length=240)
+    action: str = Field(max_length=80)
+    target: str = Field(default="", max_length=200)
+    outcome: str = Field(max_length=20)  # ok | refused | invalid | error
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Inbound event ids already handled (platform retries and double clicks)."""
+
+    key: str = Field(primary_key=True, max_length=240)
+    at: datetime = _ts(nullable=False)
+
+
+class ContactAddress(SQLModel, table=True):
+    """How to reach a person proactively on platforms that need a stored reference."""
+
+    __table_args__ = (UniqueConstraint("platform", "tenant", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    tenant: str = Field(max_length=100)
+    user_id: str = Field(max_length=100)
+    address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(nullable=False)

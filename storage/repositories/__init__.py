@@ -1,0 +1,45 @@
+"""Repositories: one per question area, all sharing the caller's session (one transaction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.crypto import Cipher
+from storage.repositories.activity import CheckIns, Goals, PairPrompts, Reviews
+from storage.repositories.audit import Audit
+from storage.repositories.digests import Digests
+from storage.repositories.events import ProcessedEvents
+from storage.repositories.outbox import Outbox
+from storage.repositories.pairs import Pairs
+from storage.repositories.participants import Participants
+from storage.repositories.people import People
+from storage.repositories.programs import Programs
+
+
+@dataclass
+class Repositories:
+    session: AsyncSession
+    cipher: Cipher
+
+    def __post_init__(self) -> None:
+        s = self.session
+        self.programs = Programs(s)
+        self.people = People(s)
+        self.participants = Participants(s)
+        self.pairs = Pairs(s)
+        self.checkins = CheckIns(s)
+        self.goals = Goals(s)
+        self.reviews = Reviews(s)
+        self.pair_prompts = PairPrompts(s)
+        self.outbox = Outbox(s)
+        self.audit = Audit(s)
+        self.digests = Digests(s)
+        self.events = ProcessedEvents(s)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+
+__all__ = ["Repositories"]

@@ -1,0 +1,100 @@
+"""What pairs do: prompts received, check-ins, goals, reviews."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import CheckIn, Goal, PairPrompt, Review
+
+
+class PairPrompts:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def for_pair(self, pair_id: int) -> list[PairPrompt]:
+        query = select(PairPrompt).where(PairPrompt.pair_id == pair_id).order_by(PairPrompt.cycle)
+        return list((await self._s.exec(query)).all())
+
+    async def record(self, entry: PairPrompt) -> None:
+        self._s.add(entry)
+        await self._s.flush()
+
+
+class CheckIns:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def find(self, pair_id: int, participant_id: int, cycle: int) -> CheckIn | None:
+        query = select(CheckIn).where(
+            CheckIn.pair_id == pair_id,
+            CheckIn.participant_id == participant_id,
+            CheckIn.cycle == cycle,
+        )
+        return (await self._s.exec(query)).first()
+
+    async def for_pair_cycle(self, pair_id: int, cycle: int) -> list[CheckIn]:
+        query = select(CheckIn).where(CheckIn.pair_id == pair_id, CheckIn.cycle == cycle)
+        return list((await self._s.exec(query)).all())
+
+    async def for_pairs(self, pair_ids: list[int]) -> list[CheckIn]:
+        query = select(CheckIn).where(col(CheckIn.pair_id).in_(pair_ids)).order_by(CheckIn.id)
+        return list((await self._s.exec(query)).all())
+
+    async def by_author(self, participant_id: int) -> list[CheckIn]:
+        query = select(CheckIn).where(CheckIn.participant_id == participant_id)
+        return list((await self._s.exec(query.order_by(CheckIn.id))).all())
+
+    async def save(self, checkin: CheckIn) -> None:
+        self._s.add(checkin)
+        await self._s.flush()
+
+
+class Goals:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get(self, goal_id: int) -> Goal | None:
+        return await self._s.get(Goal, goal_id)
+
+    async def for_pair(self, pair_id: int) -> list[Goal]:
+        query = select(Goal).where(Goal.pair_id == pair_id).order_by(Goal.id)
+        return list((await self._s.exec(query)).all())
+
+    async def for_pairs(self, pair_ids: list[int]) -> list[Goal]:
+        query = select(Goal).where(col(Goal.pair_id).in_(pair_ids)).order_by(Goal.id)
+        return list((await self._s.exec(query)).all())
+
+    async def open_and_due(self, pair_ids: list[int]) -> list[Goal]:
+        query = select(Goal).where(
+            col(Goal.pair_id).in_(pair_ids),
+            col(Goal.done_at).is_(None),
+            col(Goal.due_on).is_not(None),
+        )
+        return list((await self._s.exec(query.order_by(Goal.id))).all())
+
+    async def save(self, goal: Goal) -> Goal:
+        self._s.add(goal)
+        await self._s.flush()
+        return goal
+
+
+class Reviews:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def find(self, pair_id: int, participant_id: int, stage: str) -> Review | None:
+        query = select(Review).where(
+            Review.pair_id == pair_id,
+            Review.participant_id == participant_id,
+            Review.stage == stage,
+        )
+        return (await self._s.exec(query)).first()
+
+    async def for_pairs(self, pair_ids: list[int]) -> list[Review]:
+        query = select(Review).where(col(Review.pair_id).in_(pair_ids)).order_by(Review.id)
+        return list((await self._s.exec(query)).all())
+
+    async def save(self, review: Review) -> None:
+        self._s.add(review)
+        await self._s.flush()

@@ -1,0 +1,93 @@
+"""The outbox table: every message the bot starts, keyed for idempotency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import OutboxItem
+from storage.repositories._upsert import insert_ignore
+
+
+class Outbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(
+        self,
+        *,
+        key: str,
+        platform: str,
+        address: dict[str, Any],
+        message: dict[str, Any],
+        not_before: datetime,
+        created_at: datetime,
+        recipient: str | None = None,
+    ) -> bool:
+        """Queue one message; False (and nothing written) if this key was queued before."""
+        return await insert_ignore(
+            self._s,
+            OutboxItem,
+            {
+                "key": key,
+                "platform": platform,
+                "address": address,
+                "message": message,
+                "not_before": not_before,
+                "created_at": created_at,
+                "recipient": recipient,
+                "status": "pending",
+                "attempts": 0,
+            },
+        )
+
+    async def exists(self, key: str) -> bool:
+        query = select(OutboxItem.id).where(OutboxItem.key == key)
+        return (await self._s.exec(query)).first() is not None
+
+    async def get(self, key: str) -> OutboxItem | None:
+        return (await self._s.exec(select(OutboxItem).where(OutboxItem.key == key))).first()
+
+    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        query = (
+            select(OutboxItem)
+            .where(OutboxItem.status == "pending", col(OutboxItem.not_before) <= now)
+            .order_by(OutboxItem.not_before, OutboxItem.id)
+            .limit(limit)
+        )
+        return list((await self._s.exec(query)).all())
+
+    async def failures(self, limit: int = 20) -> list[OutboxItem]:
+        query = (
+            select(OutboxItem)
+            .where(OutboxItem.status == "failed")
+            .order_by(col(OutboxItem.id).desc())
+            .limit(limit)
+        )
+        return list((await self._s.exec(query)).all())
+
+    async def counts(self) -> dict[str, int]:
+        rows = (await self._s.exec(select(OutboxItem.status))).all()
+        counts: dict[str, int] = {}
+        for status in rows:
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    async def all(self) -> list[OutboxItem]:
+        return list((await self._s.exec(select(OutboxItem).order_by(OutboxItem.id))).all())
+
+    async def cancel_pending_for(self, recipient: str) -> int:
+        statement = (
+            update(OutboxItem)
+            .where(col(OutboxItem.recipient) == recipient, col(OutboxItem.status) == "pending")
+            .values(status="cancelled")
+        )
+        result = await self._s.exec(statement)  # type: ignore[call-overload]
+        return int(result.rowcount)
+
+    async def save(self, item: OutboxItem) -> None:
+        self._s.add(item)
+        await self._s.flush()

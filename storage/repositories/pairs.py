@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import MatchRound, Pair, ProposedPair
+
+
+class Pairs:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get(self, pair_id: int) -> Pair | None:
+        return await self._s.get(Pair, pair_id)
+
+    async def active_for(self, participant_id: int) -> list[Pair]:
+        query = (
+            select(Pair)
+            .where(
+                Pair.status == "active",
+                or_(Pair.mentor_id == participant_id, Pair.mentee_id == participant_id),
+            )
+            .order_by(Pair.id)
+        )
+        return list((await self._s.exec(query)).all())
+
+    async def active(self, program_id: int | None = None) -> list[Pair]:
+        query = select(Pair).where(Pair.status == "active").order_by(Pair.id)
+        if program_id is not None:
+            query = query.where(Pair.program_id == program_id)
+        return list((await self._s.exec(query)).all())
+
+    async def in_program(self, program_id: int) -> list[Pair]:
+        query = select(Pair).where(Pair.program_id == program_id).order_by(Pair.id)
+        return list((await self._s.exec(query)).all())
+
+    async def save(self, pair: Pair) -> Pair:
+        self._s.add(pair)
+        await self._s.flush()
+        return pair
+
+    # --- proposals -------------------------------------------------------------------
+
+    async def open_round(self, program_id: int) -> MatchRound | None:
+        query = select(MatchRound).where(
+            MatchRound.program_id == program_id, MatchRound.status == "proposed"
+        )
+        return (await self._s.exec(query.order_by(col(MatchRound.id).desc()))).first()
+
+    async def proposals(self, round_id: int) -> list[ProposedPair]:
+        query = (
+            select(ProposedPair)
+            .where(ProposedPair.round_id == round_id)
+            .order_by(ProposedPair.position)
+        )
+        return list((await self._s.exec(query)).all())
+
+    async def save_round(
+        self, match_round: MatchRound, proposals: list[ProposedPair]
+    ) -> MatchRound:
+        self._s.add(match_round)
+        await self._s.flush()
+        for proposal in proposals:
+            proposal.round_id = match_round.id  # type: ignore[assignment]
+            self._s.add(proposal)
+        await self._s.flush()
+        return match_round
+
+    async def save_proposal(self, proposal: ProposedPair) -> None:
+        self._s.add(proposal)
+        await self._s.flush()
