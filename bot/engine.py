@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from bot.clock import Clock
 from bot.events import ButtonAction, Command, FirstContact, FormSubmission
@@ -20,6 +21,7 @@ from storage.db import Database
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Reply = Say | ShowForm | FormErrors
 DueJob = Callable[[FlowContext], Awaitable[int]]
@@ -120,6 +122,14 @@ class Engine:
                 queued[name] = await job(ctx)
                 await session.commit()
         return TickReport(queued=queued, dispatched=await self.dispatcher.run_once(now))
+
+    async def run(self, work: Callable[[FlowContext], Awaitable[T]]) -> T:
+        """Run set-up work (CLI, demo) in one transaction with a flow context."""
+        async with self.db.session() as session:
+            ctx = FlowContext(Repositories(session, self.cipher), self.clock.now(), self.policy)
+            result = await work(ctx)
+            await session.commit()
+        return result
 
     async def dispatch(self, now: datetime | None = None) -> DispatchReport:
         return await self.dispatcher.run_once(now or self.clock.now())

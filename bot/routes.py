@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.engine import DueJob
 from bot.router import Router
-from flows import ending, optin, programs
+from flows import admin, checkins, digests, ending, goals, optin, programs, prompts, reviews
+from flows.matching import proposals
 
 
 def build_router() -> Router:
@@ -14,16 +15,39 @@ def build_router() -> Router:
     router.command("pause", optin.pause, "pause until a date")
     router.command("status", optin.status, "where things stand")
     router.command("help", optin.help_, "what I can do")
+    router.command("checkin", checkins.open_from_command, "a private check-in")
+    router.command("goals", goals.goals_command, "your pair's goals")
     router.command("end", ending.end_command, "end or re-match")
     router.form("join", optin.submit_join)
+    router.form("checkin", checkins.submit)
+    router.form("goal", goals.submit)
+    router.form("review", reviews.submit)
+    router.button("checkin.open", checkins.open_from_button)
+    router.button("goals.add", goals.add_button)
+    router.button("goals.list", goals.list_button)
+    router.button("goal.done", goals.mark_done)
+    router.button("review.open", reviews.open_review)
     router.button("end.confirm", ending.confirm_end)
     router.button("end.cancel", ending.cancel_end)
+
+    router.admin("status", admin.admin_status, "program status and delivery failures")
+    router.admin("audit", admin.admin_audit, "latest admin actions")
     router.admin("program", programs.admin_program, "create or edit a program")
+    router.admin("match", proposals.admin_match, "propose, drop, approve pairs")
+    router.admin("digest", digests.admin_digest, "post the digest now")
     router.form("admin.program", programs.submit_program, admin=True)
+    router.button("match.approve", proposals.approve_button, admin=True)
+    router.button("match.discard", proposals.discard_button, admin=True)
     return router
 
 
 def due_jobs() -> list[tuple[str, DueJob]]:
+    """In order: resumptions first so a returning person's prompt isn't skipped."""
     return [
         ("resume", optin.resume_due),
+        ("prompts", prompts.due),
+        ("checkins", checkins.due),
+        ("nudges", goals.nudges_due),
+        ("reviews", reviews.due),
+        ("digests", digests.due),
     ]

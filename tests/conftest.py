@@ -13,9 +13,7 @@ from adapters.console.harness import ConsoleSession
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.settings import load_settings
-from flows.context import FlowContext
 from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
-from storage.repositories import Repositories
 
 # A Monday morning in London (UTC in winter): inside everyone's working hours.
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -52,8 +50,7 @@ async def session(app: App, console: ConsoleAdapter) -> ConsoleSession:
 
 @pytest.fixture
 async def program(app: App, clock: FrozenClock) -> int:
-    async with app.db.session() as s:
-        ctx = FlowContext(Repositories(s, app.engine.cipher), clock.now(), app.engine.policy)
-        saved, _ = await save_program(ctx, read_program_file(SAMPLE_PROGRAM))
-        await s.commit()
-        return saved.id  # type: ignore[return-value]
+    saved, _ = await app.engine.run(
+        lambda ctx: save_program(ctx, read_program_file(SAMPLE_PROGRAM))
+    )
+    return saved.id  # type: ignore[return-value]

@@ -118,3 +118,12 @@ def pair_ended() -> Message:
         "This happens in every program and it's nobody's fault. You'll be first in line "
         "at the next matching round; `status` shows where things stand.",
     )
+
+
+def unmatched() -> Message:
+    return notice(
+        "No match for you this round, and that's on us, not you.",
+        "Matching has to respect reporting lines, time zones and topics, and this time the "
+        "numbers didn't work out. You'll be first in line at the next round; nothing else "
+        "for you to do.",
+    )

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import MatchRound, Pair, ProposedPair
+from storage.models import MatchRound, Pair, Participant, ProposedPair
 
 
 class Pairs:
@@ -33,6 +34,18 @@ class Pairs:
     async def in_program(self, program_id: int) -> list[Pair]:
         query = select(Pair).where(Pair.program_id == program_id).order_by(Pair.id)
         return list((await self._s.exec(query)).all())
+
+    async def history(self) -> list[tuple[str, str]]:
+        """Every pair ever formed, as (platform:tenant:user, platform:tenant:user): no repeats."""
+        mentor, mentee = aliased(Participant), aliased(Participant)
+        query = (
+            select(mentor.platform, mentor.tenant, mentor.user_id, mentee.tenant, mentee.user_id)
+            .select_from(Pair)
+            .join(mentor, col(Pair.mentor_id) == mentor.id)
+            .join(mentee, col(Pair.mentee_id) == mentee.id)
+        )
+        rows = (await self._s.exec(query)).all()
+        return [(f"{p}:{t1}:{u1}", f"{p}:{t2}:{u2}") for p, t1, u1, t2, u2 in rows]
 
     async def save(self, pair: Pair) -> Pair:
         self._s.add(pair)

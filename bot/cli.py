@@ -1,0 +1,191 @@
+"""`upward`: the command line, and the composition root for every process it starts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from bot.app import App, build_app
+from bot.clock import FrozenClock
+from bot.errors import ConfigurationError
+from bot.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    help="Upward: a reverse-mentoring program in Slack or Teams.", no_args_is_help=True
+)
+db_cli = typer.Typer(help="The database.", no_args_is_help=True)
+program_cli = typer.Typer(help="Programs.", no_args_is_help=True)
+roster_cli = typer.Typer(
+    help="The employee roster (seniority, departments, reporting lines).", no_args_is_help=True
+)
+keys_cli = typer.Typer(help="Encryption keys for confidential text.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(program_cli, name="program")
+cli.add_typer(roster_cli, name="roster")
+cli.add_typer(keys_cli, name="keys")
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    cli()
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(
+    work: Callable[[App], Awaitable[T]], *, settings: Settings | None = None, **app_kw: object
+) -> T:
+    async def runner() -> T:
+        app = build_app(settings or _settings(), **app_kw)  # type: ignore[arg-type]
+        try:
+            return await work(app)
+        finally:
+            await app.close()
+
+    try:
+        return asyncio.run(runner())
+    except ConfigurationError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema (alembic) at DATABASE_URL."""
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("Database is up to date.")
+
+
+@program_cli.command("load")
+def program_load(file: Path) -> None:
+    """Create or update a program from a YAML file (see flows/data/sample_program.yaml)."""
+    from flows.programs import ProgramFileError, read_program_file, save_program
+
+    try:
+        spec = read_program_file(file)
+    except ProgramFileError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    program, created = _run(lambda app: app.engine.run(lambda ctx: save_program(ctx, spec)))
+    typer.echo(f"Program “{program.name}” ({program.slug}) {'created' if created else 'updated'}.")
+
+
+@roster_cli.command("import")
+def roster_import(
+    file: Path,
+    platform: Annotated[str, typer.Option(help="slack, teams or console")] = "console",
+    tenant: Annotated[
+        str, typer.Option(help="Slack team id, Teams tenant id, or console tenant")
+    ] = "demo",
+) -> None:
+    """Import a roster CSV: user_id or email, name, job_level, department, manager, timezone."""
+    from flows.roster import import_roster
+
+    text = file.read_text()
+    report = _run(
+        lambda app: app.engine.run(
+            lambda ctx: import_roster(ctx, text, platform=platform, tenant=tenant)
+        )
+    )
+    typer.echo(f"Imported {report.imported} people.")
+    for problem in report.problems:
+        typer.secho(f"  skipped {problem}", fg="yellow")
+
+
+@cli.command()
+def tick(
+    at: Annotated[
+        str | None, typer.Option(help="ISO-8601 moment to tick at (default: now)")
+    ] = None,
+) -> None:
+    """Run one tick by hand: queue what is due, send what may go out."""
+    moment = _parse_moment(at) if at else datetime.now(UTC)
+    report = _run(lambda app: app.engine.tick(moment))
+    queued = ", ".join(f"{name} {n}" for name, n in report.queued.items())
+    sent = report.dispatched
+    typer.echo(
+        f"Tick at {moment.isoformat()}: queued {queued}; "
+        f"sent {sent.sent}, retrying {sent.retried}, failed {sent.failed}."
+    )
+
+
+@keys_cli.command("new")
+def keys_new() -> None:
+    """Print a new encryption key for UPWARD_ENCRYPTION_KEYS."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+
+
+@cli.command()
+def shell(
+    tenant: Annotated[str, typer.Option(help="console tenant")] = "demo",
+    admin: Annotated[list[str] | None, typer.Option(help="console user ids who are admins")] = None,
+) -> None:
+    """Act as anyone: `@alice /mentoring join`, `@alice 1` presses a button, `tick`, `quit`."""
+    from bot.shell import run_shell
+
+    settings = _settings()
+    extra = [f"console:{tenant}:{user}" for user in admin or []]
+    settings = settings.model_copy(
+        update={
+            "admins": settings.admins + extra,
+            "admin_channels": settings.admin_channels or [f"console:{tenant}:mentoring-admins"],
+        }
+    )
+    asyncio.run(run_shell(settings, tenant=tenant))
+
+
+@cli.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file for the demo (recreated)")] = Path(
+        "upward-demo.db"
+    ),
+) -> None:
+    """A deterministic simulated pilot: a dozen people, three months, in your terminal."""
+    from bot.demo import run_demo
+
+    asyncio.run(run_demo(db))
+
+
+@cli.command()
+def serve() -> None:
+    """The long-running process: APScheduler drives the tick; adapters serve HTTP."""
+    from bot.server import run_server
+
+    run_server(_settings())
+
+
+def _parse_moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        typer.secho(
+            f"--at must be ISO-8601, e.g. 2027-02-01T09:00:00+00:00 (got {text!r})",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+__all__ = ["FrozenClock", "cli", "main"]

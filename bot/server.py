@@ -1,0 +1,62 @@
+"""`upward serve`: one aiohttp process; APScheduler only triggers the tick and the dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import App, build_app
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+DISPATCH_SECONDS = 20
+
+
+def build_web_app(app: App) -> web.Application:
+    web_app = web.Application()
+    web_app["upward"] = app
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app.router.add_get("/healthz", healthz)
+    web_app.on_startup.append(_start_scheduler)
+    web_app.on_cleanup.append(_stop)
+    return web_app
+
+
+async def _start_scheduler(web_app: web.Application) -> None:
+    app: App = web_app["upward"]
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    # Jobs are idempotent (outbox keys), so a late or doubled run is harmless: coalesce,
+    # and allow lateness instead of APScheduler's 1-second default grace.
+    common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 600}
+    scheduler.add_job(
+        app.engine.tick, "interval", minutes=app.settings.tick_minutes, id="tick", **common
+    )
+    scheduler.add_job(
+        app.engine.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch", **common
+    )
+    scheduler.start()
+    web_app["scheduler"] = scheduler
+    asyncio.get_running_loop().create_task(app.engine.tick())
+
+
+async def _stop(web_app: web.Application) -> None:
+    web_app["scheduler"].shutdown(wait=False)
+    await web_app["upward"].close()
+
+
+def run_server(settings: Settings, *, host: str = "0.0.0.0", port: int = 3000) -> None:  # noqa: S104
+    from storage.migrate import upgrade
+
+    logging.getLogger().setLevel(logging.INFO)
+    upgrade(settings.database_url)
+    app = build_app(settings)
+    log.info(
+        "Upward serving on %s:%s (adapters: %s)", host, port, ", ".join(app.adapters) or "none"
+    )
+    web.run_app(build_web_app(app), host=host, port=port)

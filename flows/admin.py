@@ -1,0 +1,77 @@
+"""Admin views: status (including delivery failures) and the audit log."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from bot.events import Command
+from bot.messages import Fields, Heading, Say, Text, say
+from flows.context import FlowContext
+from flows.programs import current_program
+
+
+async def admin_status(event: Command, ctx: FlowContext) -> Say:
+    program = await current_program(ctx)
+    blocks: list = [Heading(text="Program status")]
+    if program is None:
+        blocks.append(
+            Text(
+                text="No active program. `admin program` or `upward program load FILE` creates one."
+            )
+        )
+    else:
+        people = await ctx.repos.participants.in_program(
+            program.id, statuses=("active", "paused", "left")
+        )  # type: ignore[arg-type]
+        pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
+        waiting = await ctx.repos.participants.unpaired_pool(program.id)  # type: ignore[arg-type]
+        proposal = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
+        blocks.append(
+            Fields(
+                items=(
+                    (
+                        "Program",
+                        f"{program.name} ({program.focus}, {program.cadence}, "
+                        f"k = {program.anonymity_threshold})",
+                    ),
+                    (
+                        "Participants",
+                        _tally(p.status for p in people),
+                    ),
+                    (
+                        "Pairs",
+                        _tally(p.status for p in pairs),
+                    ),
+                    ("Waiting for a match", str(len(waiting))),
+                    ("Matching proposal", "waiting for approval" if proposal else "none"),
+                )
+            )
+        )
+    counts = await ctx.repos.outbox.counts()
+    blocks.append(
+        Fields(items=tuple((f"Messages {status}", str(n)) for status, n in sorted(counts.items())))
+    )
+    failures = await ctx.repos.outbox.failures(limit=10)
+    if failures:
+        blocks.append(Heading(text="Could not be delivered"))
+        blocks.append(Text(text="\n".join(f"• {f.key}: {f.last_error}" for f in failures)))
+    return say("Program status", *blocks)
+
+
+async def admin_audit(event: Command, ctx: FlowContext) -> Say:
+    entries = await ctx.repos.audit.latest(limit=20)
+    lines = [
+        f"{e.at:%Y-%m-%d %H:%M} {e.actor} {e.action} {e.target} → {e.outcome}".replace("  ", " ")
+        for e in entries
+    ]
+    return say(
+        "Latest admin actions",
+        Heading(text="Latest admin actions"),
+        Text(text="\n".join(lines) or "None yet."),
+    )
+
+
+def _tally(statuses: Iterable[str]) -> str:
+    counts = Counter(statuses)
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"

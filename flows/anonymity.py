@@ -1,0 +1,335 @@
+"""Aggregate private check-ins into the admins' digest without exposing anyone.
+
+Everything here is pure: facts in, figures out, no storage and no clock, so the anonymity
+rules can be tested exhaustively. The rules are deliberately few:
+
+* Every answer-derived figure counts *distinct pairs*, never check-ins or people. Two
+  partners (or one eager partner answering twice) must not make one pair look like two.
+* A figure covering fewer than `k` pairs is suppressed (its value is None) rather than
+  rounded, bucketed or approximated: small groups are where "who said what" can be guessed.
+* `exclude_pairs` (typically the reader's own pair) is removed from every input before
+  anything is counted, so an admin who is also a participant cannot subtract their own
+  answers from a figure to isolate their partner's.
+* Which figures appear depends only on counts, never on what the answers were, except for
+  the "Other themes" line that the digest spec asks for.
+* Participant ids are never read: they can't leak into the output, and the output cannot
+  follow an individual from one digest to the next.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Protocol, TypeVar
+
+from bot.messages import Fields, Heading, Message, Text
+from flows.copy import NOT_ENOUGH
+
+MIN_K = 3
+MENTOR_ROLES = frozenset({"mentor", "two_way"})
+ALWAYS_SHOWN = frozenset({"participants", "active_pairs", "responding_pairs"})
+"""Keys of the plain counts that are shown whatever their size: they describe enrolment
+and turnout, not what anybody answered."""
+
+
+class _PairFact(Protocol):
+    @property
+    def pair_id(self) -> int: ...
+
+
+F = TypeVar("F", bound=_PairFact)
+
+
+# --- inputs and output ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckinFact:
+    pair_id: int
+    participant_id: int
+    role: str  # "mentor" | "mentee" | "two_way": the author's role
+    met: bool
+    rating: int  # 1..5, how it is going
+    themes: frozenset[str]
+    energy: int | None  # 1..5, mentors only: how much energy it took (emotional labour)
+
+
+@dataclass(frozen=True)
+class GoalFact:
+    pair_id: int
+    done: bool
+
+
+@dataclass(frozen=True)
+class ReviewFact:
+    pair_id: int
+    participant_id: int
+    confidence_before: int  # 1..5
+    confidence_now: int  # 1..5
+    again: bool  # would do it again
+
+
+@dataclass(frozen=True)
+class DigestInput:
+    k: int  # anonymity threshold
+    participants: int  # people enrolled (active or paused)
+    active_pairs: int
+    checkins: tuple[CheckinFact, ...]  # for the period being reported
+    goals: tuple[GoalFact, ...]
+    reviews: tuple[ReviewFact, ...]
+    themes: Mapping[str, str]  # fixed taxonomy id -> label, in display order
+    exclude_pairs: frozenset[int] = field(default_factory=frozenset)  # never counted
+
+    def __post_init__(self) -> None:
+        # Below 3 a pair-level figure can be undone by anyone who knows one other answer.
+        if self.k < MIN_K:
+            raise ValueError(f"the anonymity threshold k must be at least {MIN_K}, got {self.k}")
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # stable id, e.g. "meeting_rate", "theme:workload"
+    label: str  # human label
+    value: str | None  # None = suppressed
+    pairs: int  # distinct pairs the figure covers (after exclusion)
+
+
+# --- the digest -------------------------------------------------------------------------
+
+
+def compute_figures(data: DigestInput) -> list[Figure]:
+    """All digest figures in display order, with small groups suppressed.
+
+    Answer-derived figures are always present (value None when suppressed) so that the
+    digest's layout never hints at how many pairs answered a given question.
+    """
+    kept = _without_excluded(data)
+    k = data.k
+    return [
+        *_enrolment_figures(data),
+        _responding_figure(kept.checkins),
+        _meeting_rate(kept.checkins, k),
+        _going(kept.checkins, k),
+        _energy(kept.checkins, k),
+        *_theme_figures(kept.checkins, data.themes, k),
+        _goal_completion(kept.goals, k),
+        *_review_figures(kept.reviews, k),
+    ]
+
+
+def render_digest(title: str, period_label: str, figures: Sequence[Figure], k: int) -> Message:
+    """The digest as a neutral message; suppressed figures say why they are missing."""
+    explanation = f"Figures cover at least {k} pairs; smaller groups are not shown."
+    items = tuple((f.label, NOT_ENOUGH if f.value is None else f.value) for f in figures)
+    return Message(
+        summary=f"{title}: {period_label}",
+        blocks=(
+            Heading(text=title),
+            Text(text=f"{period_label}\n{explanation}"),
+            Fields(items=items),
+        ),
+    )
+
+
+# --- exclusion --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Facts:
+    checkins: tuple[CheckinFact, ...]
+    goals: tuple[GoalFact, ...]
+    reviews: tuple[ReviewFact, ...]
+
+
+def _without_excluded(data: DigestInput) -> _Facts:
+    """Drop excluded pairs from every input up front, so no figure can forget to."""
+    excluded = data.exclude_pairs
+    return _Facts(
+        checkins=tuple(c for c in data.checkins if c.pair_id not in excluded),
+        goals=tuple(g for g in data.goals if g.pair_id not in excluded),
+        reviews=tuple(r for r in data.reviews if r.pair_id not in excluded),
+    )
+
+
+# --- figures ----------------------------------------------------------------------------
+
+
+def _enrolment_figures(data: DigestInput) -> list[Figure]:
+    """Enrolment is known to admins anyway and says nothing about anyone's answers, so
+    these are passed through as given (exclusion applies to answers only)."""
+    return [
+        Figure("participants", "People taking part", str(data.participants), data.active_pairs),
+        Figure("active_pairs", "Active pairs", str(data.active_pairs), data.active_pairs),
+    ]
+
+
+def _responding_figure(checkins: Sequence[CheckinFact]) -> Figure:
+    """Turnout is a bare count: it reveals that pairs answered, not what they answered."""
+    pairs = len(_pair_ids(checkins))
+    return Figure("responding_pairs", "Pairs who checked in", str(pairs), pairs)
+
+
+def _meeting_rate(checkins: Sequence[CheckinFact], k: int) -> Figure:
+    """A pair met if either partner says so: partners may disagree, and the question is
+    whether the pairing is alive, not who remembers it."""
+    met = _group(checkins, lambda c: c.met)
+    met_pairs = sum(any(answers) for answers in met.values())
+    return _figure(
+        "meeting_rate",
+        "Pairs who met",
+        len(met),
+        k,
+        lambda: f"{met_pairs} of {len(met)} pairs ({_percent(met_pairs, len(met))}%)",
+    )
+
+
+def _going(checkins: Sequence[CheckinFact], k: int) -> Figure:
+    """Pair-level means first, so a pair whose partners both answer weighs the same as
+    a pair where only one does."""
+    ratings = _group(checkins, lambda c: c.rating)
+    return _figure(
+        "going",
+        "How it's going, 1–5",
+        len(ratings),
+        k,
+        lambda: f"{_format_tenths(_mean_of_pair_means(ratings))} average",
+    )
+
+
+def _energy(checkins: Sequence[CheckinFact], k: int) -> Figure:
+    """Only the mentor side is asked about the energy it took; a stray mentee answer is
+    ignored rather than trusted."""
+    mentor_checkins = [c for c in checkins if c.role in MENTOR_ROLES]
+    energy = _group(mentor_checkins, lambda c: c.energy)
+    return _figure(
+        "energy",
+        "Energy it took mentors, 1–5",
+        len(energy),
+        k,
+        lambda: f"{_format_tenths(_mean_of_pair_means(energy))} average",
+    )
+
+
+def _theme_figures(
+    checkins: Sequence[CheckinFact], taxonomy: Mapping[str, str], k: int
+) -> list[Figure]:
+    """One line per theme raised in at least k pairs, in taxonomy order.
+
+    Rarer themes are folded into a single, valueless "Other themes" line: naming a theme
+    only two pairs raised would point at them. Ids outside the fixed taxonomy are ignored,
+    because a label we don't know could carry anything. With fewer than k responding pairs
+    even the list of theme names is withheld, and the placeholder appears whether or not
+    any theme was raised, so its presence tells nothing.
+    """
+    responding = _pair_ids(checkins)
+    if len(responding) < k:
+        return [Figure("themes", "Themes", None, len(responding))]
+    raised = _pairs_per_theme(checkins, taxonomy)
+    shown = [
+        Figure(f"theme:{theme}", taxonomy[theme], f"raised in {len(pairs)} pairs", len(pairs))
+        for theme, pairs in raised.items()
+        if len(pairs) >= k
+    ]
+    rare = [pairs for pairs in raised.values() if len(pairs) < k]
+    if rare:
+        shown.append(Figure("themes_other", "Other themes", None, len(set[int]().union(*rare))))
+    return shown
+
+
+def _goal_completion(goals: Sequence[GoalFact], k: int) -> Figure:
+    """Goals are counted one by one (a pair may set several), but the threshold is on the
+    number of pairs that set any, which is what identifies people."""
+    by_pair = _group(goals, lambda g: g.done)
+    done = sum(g.done for g in goals)
+    total = len(goals)
+    return _figure(
+        "goal_completion",
+        "Goals done",
+        len(by_pair),
+        k,
+        lambda: f"{done} of {total} ({_percent(done, total)}%)",
+    )
+
+
+def _review_figures(reviews: Sequence[ReviewFact], k: int) -> list[Figure]:
+    """End-of-pairing impact. The before/now means are rounded first and the change is
+    taken between the rounded values, so the line always adds up as printed."""
+    before = _group(reviews, lambda r: r.confidence_before)
+    now = _group(reviews, lambda r: r.confidence_now)
+    yes = sum(r.again for r in reviews)
+
+    def impact() -> str:
+        was = _tenths(_mean_of_pair_means(before))
+        is_now = _tenths(_mean_of_pair_means(now))
+        return f"{was:.1f} → {is_now:.1f} ({is_now - was:+.1f})"
+
+    label = "Confidence on learning topics, before → now"
+
+    def again() -> str:
+        return f"{yes} of {len(reviews)} answers"
+
+    return [
+        _figure("impact", label, len(before), k, impact),
+        _figure("again", "Would do it again", len(before), k, again),
+    ]
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _figure(key: str, label: str, pairs: int, k: int, value: Callable[[], str]) -> Figure:
+    """The single place the threshold is applied. The value is computed lazily so nothing
+    is even formatted for a group that is too small."""
+    return Figure(key, label, value() if pairs >= k else None, pairs)
+
+
+def _pair_ids(facts: Iterable[_PairFact]) -> set[int]:
+    return {f.pair_id for f in facts}
+
+
+def _group(facts: Iterable[F], answer: Callable[[F], int | None]) -> dict[int, list[int]]:
+    """Answers grouped by pair, the unit every figure counts; unanswered (None) skipped,
+    so a pair with no answer to a question is not covered by its figure."""
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for fact in facts:
+        value = answer(fact)
+        if value is not None:
+            grouped[fact.pair_id].append(int(value))
+    return dict(grouped)
+
+
+def _pairs_per_theme(
+    checkins: Sequence[CheckinFact], taxonomy: Mapping[str, str]
+) -> dict[str, set[int]]:
+    """Theme id -> pairs where any partner chose it, in taxonomy order, unraised omitted."""
+    raised: dict[str, set[int]] = {theme: set() for theme in taxonomy}
+    for checkin in checkins:
+        for theme in checkin.themes:
+            if theme in raised:
+                raised[theme].add(checkin.pair_id)
+    return {theme: pairs for theme, pairs in raised.items() if pairs}
+
+
+def _mean_of_pair_means(by_pair: Mapping[int, Sequence[int]]) -> Fraction:
+    """Exact arithmetic: the result must not depend on the order facts arrive in, which
+    float sums would (and a last-digit wobble can flip a rounded figure)."""
+    means = [Fraction(sum(answers), len(answers)) for answers in by_pair.values()]
+    return sum(means, Fraction(0)) / len(means)
+
+
+def _tenths(x: Fraction) -> Decimal:
+    """Round half up to one decimal; Python's round() would round half to even."""
+    return Decimal(math.floor(x * 10 + Fraction(1, 2))).scaleb(-1)
+
+
+def _format_tenths(x: Fraction) -> str:
+    return f"{_tenths(x):.1f}"
+
+
+def _percent(part: int, whole: int) -> int:
+    """Whole percent, half up."""
+    return math.floor(Fraction(100 * part, whole) + Fraction(1, 2))

@@ -1,0 +1,227 @@
+"""Confidential check-ins: each partner separately; only the author ever sees the answer."""
+
+from __future__ import annotations
+
+from bot.events import ButtonAction, Command, FormSubmission
+from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowForm, Text, say
+from flows import copy
+from flows.context import FlowContext
+from flows.cycles import CHECKIN_AFTER_PROMPT, current_cycle, cycle_start
+from flows.participants import membership, pair_members
+from storage.models import CheckIn, Pair, Participant
+
+THEMES: dict[str, str] = {
+    "scheduling": "Finding time",
+    "psychological_safety": "Feeling safe to speak",
+    "unclear_goals": "Unclear goals",
+    "power_dynamics": "Hierarchy getting in the way",
+    "workload": "Workload",
+    "great_progress": "Great progress",
+    "new_perspective": "A new perspective",
+    "follow_through": "Commitments kept",
+}
+NOTE_LIMIT = 2000
+SCALE = tuple(Option(value=str(n), label=str(n)) for n in range(1, 6))
+
+
+def checkin_form(pair_id: int, cycle: int, *, mentor: bool) -> Form:
+    fields = [
+        FormField(
+            id="met",
+            label="Did you meet this month?",
+            type="select",
+            options=(Option(value="yes", label="Yes"), Option(value="no", label="Not yet")),
+        ),
+        FormField(
+            id="rating",
+            label="How is it going? (1 = not well, 5 = great)",
+            type="select",
+            options=SCALE,
+        ),
+        FormField(
+            id="themes",
+            label="Anything that describes it?",
+            type="multi_select",
+            required=False,
+            options=tuple(Option(value=k, label=v) for k, v in THEMES.items()),
+        ),
+    ]
+    if mentor:
+        fields.append(
+            FormField(
+                id="energy",
+                label="How much energy did it take? (1 = easy, 5 = draining)",
+                type="select",
+                required=False,
+                options=SCALE,
+            )
+        )
+    fields.append(
+        FormField(
+            id="note",
+            label="A private note, for you only",
+            type="long_text",
+            required=False,
+            max_length=NOTE_LIMIT,
+            hint="Encrypted. Never shown to your partner or to admins.",
+        )
+    )
+    return Form(
+        form_id="checkin",
+        title="Private check-in",
+        intro="Only you will ever see these answers. "
+        "Admins see totals across many pairs, never yours.",
+        fields=tuple(fields),
+        state={"pair_id": str(pair_id), "cycle": str(cycle)},
+    )
+
+
+async def open_from_command(event: Command, ctx: FlowContext) -> Say | ShowForm:
+    found = await membership(ctx, event.actor)
+    if found is None:
+        return copy.not_enrolled()
+    if found.pair is None:
+        return say("Check-ins start once you're paired with someone.")
+    cycle = current_cycle(found.pair, found.program, ctx.now)
+    if cycle < 1:
+        return say("Your first check-in comes a week after your first conversation prompt.")
+    return ShowForm(form=checkin_form(found.pair.id, cycle, mentor=found.me.role != "mentee"))  # type: ignore[arg-type]
+
+
+async def open_from_button(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
+    me, pair = await _author_and_pair(ctx, event.actor, event.value.partition(":")[0])
+    if me is None or pair is None:
+        return say("This check-in is no longer open.")
+    cycle = int(event.value.partition(":")[2] or 0)
+    return ShowForm(form=checkin_form(pair.id, cycle, mentor=me.role != "mentee"))  # type: ignore[arg-type]
+
+
+async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
+    me, pair = await _author_and_pair(ctx, event.actor, event.state.get("pair_id", ""))
+    if me is None or pair is None:
+        return say("This check-in is no longer open. Nothing was stored.")
+    answers, errors = _validate(event.values, mentor=me.role != "mentee")
+    if errors:
+        return FormErrors(errors=errors)
+    cycle = int(event.state.get("cycle", "0") or 0)
+    # One answer per person per cycle: a replayed or edited submission replaces it.
+    checkin = await ctx.repos.checkins.find(pair.id, me.id, cycle) or CheckIn(  # type: ignore[arg-type]
+        pair_id=pair.id,
+        participant_id=me.id,
+        cycle=cycle,  # type: ignore[arg-type]
+    )
+    checkin.met, checkin.rating, checkin.themes = (
+        answers["met"],
+        answers["rating"],
+        answers["themes"],
+    )
+    checkin.energy = answers["energy"]
+    checkin.note_enc = ctx.repos.cipher.encrypt_optional(answers["note"])
+    checkin.submitted_at = ctx.now
+    await ctx.repos.checkins.save(checkin)
+    return _thanks(me, answers, await _support(ctx, pair))
+
+
+async def _support(ctx: FlowContext, pair: Pair) -> str:
+    program = await ctx.repos.programs.get(pair.program_id)
+    return program.support if program else ""
+
+
+def _thanks(me: Participant, answers: dict, support: str) -> Say:
+    lines = ["Thank you. This check-in is yours alone: your partner won't see it."]
+    heavy = me.role != "mentee" and (answers["energy"] or 0) >= 4
+    if heavy:
+        lines.append(
+            "Giving honest feedback upward takes real energy, and it sounds like this one did. "
+            + (support or "Your program lead can point you to support.")
+        )
+    if answers["rating"] <= 2:
+        lines.append("If something isn't working, `end` lets you end or re-match, confidentially.")
+    return say(lines[0], *(Text(text=line) for line in lines))
+
+
+def _validate(values: dict[str, str | list[str]], *, mentor: bool) -> tuple[dict, dict[str, str]]:
+    errors: dict[str, str] = {}
+    met = _one(values.get("met"))
+    if met not in ("yes", "no"):
+        errors["met"] = "Tell us whether you met."
+    rating = _one(values.get("rating"))
+    if rating not in {o.value for o in SCALE}:
+        errors["rating"] = "Choose a number from 1 to 5."
+    raw_themes = values.get("themes") or []
+    themes = sorted(
+        {t for t in (raw_themes if isinstance(raw_themes, list) else raw_themes.split(",")) if t}
+    )
+    if any(t not in THEMES for t in themes):
+        errors["themes"] = "Choose from the list."
+    energy = _one(values.get("energy")) if mentor else None
+    if energy and energy not in {o.value for o in SCALE}:
+        errors["energy"] = "Choose a number from 1 to 5."
+    note = (_one(values.get("note")) or "").strip()
+    if len(note) > NOTE_LIMIT:
+        errors["note"] = f"Keep the note under {NOTE_LIMIT} characters."
+    answers = {
+        "met": met == "yes",
+        "rating": int(rating) if rating and rating.isdigit() else 0,
+        "themes": themes,
+        "energy": int(energy) if energy else None,
+        "note": note or None,
+    }
+    return answers, errors
+
+
+def _one(value: str | list[str] | None) -> str | None:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+async def _author_and_pair(
+    ctx: FlowContext, actor, pair_id: str
+) -> tuple[Participant | None, Pair | None]:  # type: ignore[no-untyped-def]
+    """The author and their pair, only if the author really is one of its partners."""
+    pair = await ctx.repos.pairs.get(int(pair_id)) if pair_id.isdigit() else None
+    if pair is None:
+        return None, None
+    for member in await pair_members(ctx, pair):
+        if (member.platform, member.tenant, member.user_id) == (
+            actor.platform,
+            actor.tenant,
+            actor.user_id,
+        ):
+            return member, pair
+    return None, None
+
+
+async def due(ctx: FlowContext) -> int:
+    """Tick job: a week after each prompt, each active partner gets their own check-in."""
+    queued = 0
+    for program in await ctx.repos.programs.active():
+        for pair in await ctx.repos.pairs.active(program.id):
+            cycle = current_cycle(pair, program, ctx.now)
+            if cycle < 1 or ctx.now < cycle_start(pair, program, cycle) + CHECKIN_AFTER_PROMPT:
+                continue
+            for member in await pair_members(ctx, pair):
+                if member.status != "active":
+                    continue
+                queued += await ctx.send_to(
+                    f"checkin:{pair.id}:{cycle}:{member.id}",
+                    member,
+                    checkin_invite(pair.id, cycle),  # type: ignore[arg-type]
+                )
+    return queued
+
+
+def checkin_invite(pair_id: int, cycle: int):  # type: ignore[no-untyped-def]
+    return copy.notice(
+        f"Time for your private check-in for month {cycle}.",
+        "Two minutes, and only you will ever see your answers.",
+        buttons=(
+            Button(
+                action_id="checkin.open",
+                label="Check in privately",
+                value=f"{pair_id}:{cycle}",
+                style="primary",
+            ),
+        ),
+    )

@@ -1,0 +1,244 @@
+"""Goals and commitments, and gentle nudges when they're due or a pair hasn't met."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.events import ButtonAction, Command, FormSubmission
+from bot.messages import (
+    Actions,
+    Button,
+    Form,
+    FormErrors,
+    FormField,
+    Heading,
+    Option,
+    Say,
+    ShowForm,
+    Text,
+    say,
+)
+from flows import copy
+from flows.context import FlowContext
+from flows.cycles import current_cycle, cycle_end
+from flows.participants import Membership, membership, pair_members
+from storage.models import Goal
+
+GOAL_LIMIT = 300
+
+
+async def goals_command(event: Command, ctx: FlowContext) -> Say | ShowForm:
+    found = await membership(ctx, event.actor)
+    if found is None:
+        return copy.not_enrolled()
+    if found.pair is None or found.partner is None:
+        return say("Goals belong to a pair: you'll be able to add them once you're matched.")
+    if event.args and event.args[0].lower() == "add":
+        return ShowForm(form=goal_form(found))
+    return await goal_list(ctx, found)
+
+
+async def add_button(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
+    found = await membership(ctx, event.actor)
+    if found is None or found.pair is None or found.partner is None:
+        return say("Goals belong to a pair: you'll be able to add them once you're matched.")
+    return ShowForm(form=goal_form(found))
+
+
+def goal_form(found: Membership) -> Form:
+    assert found.partner is not None and found.pair is not None
+    return Form(
+        form_id="goal",
+        title="Add a goal",
+        intro="Either of you can add goals. A commitment is a goal that starts with “I will …”.",
+        fields=(
+            FormField(
+                id="text",
+                label="The goal",
+                max_length=GOAL_LIMIT,
+                hint="e.g. I will try our team's AI assistant for a week",
+            ),
+            FormField(
+                id="kind",
+                label="Kind",
+                type="select",
+                options=(
+                    Option(value="goal", label="Goal"),
+                    Option(value="commitment", label="Commitment (I will …)"),
+                ),
+                initial="goal",
+            ),
+            FormField(
+                id="owner",
+                label="Whose is it?",
+                type="select",
+                options=(
+                    Option(value="me", label="Mine"),
+                    Option(value="partner", label=f"{found.partner.display_name}'s"),
+                ),
+                initial="me",
+            ),
+            FormField(id="due", label="Due date", type="date", required=False, hint="YYYY-MM-DD"),
+        ),
+        state={"pair_id": str(found.pair.id)},
+    )
+
+
+async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
+    found = await membership(ctx, event.actor)
+    if (
+        found is None
+        or found.pair is None
+        or found.partner is None
+        or str(found.pair.id) != event.state.get("pair_id")
+    ):
+        return say("This goal form is no longer open. Nothing was stored.")
+    text = str(event.values.get("text") or "").strip()
+    kind = str(event.values.get("kind") or "goal")
+    owner = str(event.values.get("owner") or "me")
+    due_text = str(event.values.get("due") or "").strip()
+    errors: dict[str, str] = {}
+    if not text:
+        errors["text"] = "Write the goal in a few words."
+    elif len(text) > GOAL_LIMIT:
+        errors["text"] = f"Keep it under {GOAL_LIMIT} characters."
+    if kind not in ("goal", "commitment"):
+        errors["kind"] = "Choose goal or commitment."
+    if owner not in ("me", "partner"):
+        errors["owner"] = "Choose whose goal it is."
+    due = _date(due_text)
+    if due_text and (due is None or due < ctx.now.date()):
+        errors["due"] = "Use a date from today on, as YYYY-MM-DD."
+    if errors:
+        return FormErrors(errors=errors)
+    owner_p = found.me if owner == "me" else found.partner
+    goal = await ctx.repos.goals.save(
+        Goal(
+            pair_id=found.pair.id,  # type: ignore[arg-type]
+            owner_id=owner_p.id,  # type: ignore[arg-type]
+            created_by_id=found.me.id,  # type: ignore[arg-type]
+            kind=kind,
+            text=text,
+            due_on=due,
+            created_at=ctx.now,
+        )
+    )
+    await ctx.send_to(
+        f"goal-added:{goal.id}",
+        found.partner,
+        copy.notice(
+            f"{found.me.display_name} added a {kind} for your pair: “{text}”"
+            + (f" (due {due:%d %B})" if due else ""),
+            buttons=(Button(action_id="goals.list", label="See your goals"),),
+        ),
+    )
+    return say(f"Added: “{text}”. `goals` shows your pair's list.")
+
+
+async def goal_list(ctx: FlowContext, found: Membership) -> Say:
+    assert found.pair is not None
+    goals = await ctx.repos.goals.for_pair(found.pair.id)  # type: ignore[arg-type]
+    if not goals:
+        return say(
+            "No goals yet. `goals add` adds one; either of you can.",
+            Text(text="No goals yet. `goals add` adds one; either of you can."),
+            Actions(buttons=(Button(action_id="goals.add", label="Add a goal"),)),
+        )
+    names = {found.me.id: "you", found.partner.id: found.partner.display_name}  # type: ignore[union-attr]
+    lines, buttons = [], []
+    for goal in goals:
+        mark = "✓" if goal.done_at else "○"
+        due = f", due {goal.due_on:%d %b}" if goal.due_on else ""
+        lines.append(f"{mark} {goal.text} ({names.get(goal.owner_id, '?')}{due})")
+        if goal.done_at is None:
+            buttons.append(
+                Button(action_id="goal.done", label=f"Done: {goal.text[:60]}", value=str(goal.id))
+            )
+    blocks = [Heading(text="Your pair's goals"), Text(text="\n".join(lines))]
+    buttons.append(Button(action_id="goals.add", label="Add a goal"))
+    blocks.append(Actions(buttons=tuple(buttons[:25])))
+    return say(f"{len(goals)} goals", *blocks)
+
+
+async def list_button(event: ButtonAction, ctx: FlowContext) -> Say:
+    found = await membership(ctx, event.actor)
+    if found is None or found.pair is None:
+        return say("You're not in a pair right now.")
+    return await goal_list(ctx, found)
+
+
+async def mark_done(event: ButtonAction, ctx: FlowContext) -> Say:
+    found = await membership(ctx, event.actor)
+    goal = await ctx.repos.goals.get(int(event.value)) if event.value.isdigit() else None
+    if found is None or found.pair is None or goal is None or goal.pair_id != found.pair.id:
+        return say("That goal isn't one of your pair's. Nothing was changed.")
+    if goal.done_at is None:
+        goal.done_at = ctx.now
+        await ctx.repos.goals.save(goal)
+    return say(f"Marked done: “{goal.text}”. Well done.")
+
+
+async def nudges_due(ctx: FlowContext) -> int:
+    """Tick job: at most one nudge per reason per cycle: goals past due to their owner, and
+    a gentle word to a pair where nobody said “we met” for a whole cycle."""
+    queued = 0
+    for program in await ctx.repos.programs.active():
+        for pair in await ctx.repos.pairs.active(program.id):
+            cycle = current_cycle(pair, program, ctx.now)
+            members = {m.id: m for m in await pair_members(ctx, pair)}
+            if any(m.status != "active" for m in members.values()):
+                continue
+            overdue: dict[int, list[Goal]] = {}
+            for goal in await ctx.repos.goals.open_and_due([pair.id]):  # type: ignore[list-item]
+                if goal.due_on and goal.due_on <= ctx.now.date():
+                    overdue.setdefault(goal.owner_id, []).append(goal)
+            for owner_id, goals in overdue.items():
+                if owner_id in members:
+                    queued += await ctx.send_to(
+                        f"nudge:goals:{pair.id}:{owner_id}:{cycle}",
+                        members[owner_id],
+                        _goal_nudge(goals),
+                    )
+            finished = cycle - 1 if ctx.now < cycle_end(pair, program, cycle) else cycle
+            if finished >= 1 and not await _met_in(ctx, pair.id, finished):  # type: ignore[arg-type]
+                mentor, mentee = members[pair.mentor_id], members[pair.mentee_id]
+                queued += await ctx.send_to_pair(
+                    f"nudge:nomeet:{pair.id}:{finished}",
+                    mentor,
+                    mentee,
+                    pair.id,
+                    _meet_nudge(mentee.display_name),  # type: ignore[arg-type]
+                )
+    return queued
+
+
+async def _met_in(ctx: FlowContext, pair_id: int, cycle: int) -> bool:
+    return any(c.met for c in await ctx.repos.checkins.for_pair_cycle(pair_id, cycle))
+
+
+def _goal_nudge(goals: list[Goal]):  # type: ignore[no-untyped-def]
+    listed = "\n".join(f"• {g.text}" for g in goals)
+    return copy.notice(
+        "A gentle reminder: these are due. Done already? Mark them; "
+        "if plans changed, that's fine too.",
+        listed,
+        buttons=tuple(
+            Button(action_id="goal.done", label=f"Done: {g.text[:60]}", value=str(g.id))
+            for g in goals[:5]
+        ),
+    )
+
+
+def _meet_nudge(mentee_name: str):  # type: ignore[no-untyped-def]
+    return copy.notice(
+        "It's been a month without a conversation, and that happens.",
+        "Could you find 30 minutes in the next two weeks? "
+        f"{mentee_name}, a quick note to suggest a time is all it takes.",
+    )
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,288 @@
+"""Matching as an admin sees it: propose, preview, drop single pairs, approve."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from bot.events import ButtonAction, Command
+from bot.messages import Actions, Button, Heading, Say, Text, say
+from flows import copy
+from flows.context import FlowContext
+from flows.intros import introduce
+from flows.matching.solver import Candidate, Match, solve
+from flows.programs import current_program
+from storage.models import MatchRound, Pair, Participant, Person, Program, ProposedPair
+
+log = logging.getLogger(__name__)
+
+
+async def admin_match(event: Command, ctx: FlowContext) -> Say:
+    """`admin match [seed]`, `admin match drop N`, `admin match approve`, `admin match discard`."""
+    program = await current_program(ctx)
+    if program is None:
+        return copy.no_program()
+    sub = event.args[0].lower() if event.args else ""
+    if sub == "approve":
+        return await approve(ctx, program)
+    if sub == "discard":
+        return await discard(ctx, program)
+    if sub == "drop":
+        return await drop(ctx, program, event.args[1] if len(event.args) > 1 else "")
+    if sub and not sub.isdigit():
+        return say(
+            "Use `admin match`, `admin match drop N`, `admin match approve` "
+            "or `admin match discard`."
+        )
+    seed = int(sub) if sub else int(ctx.now.timestamp()) // 60
+    return await propose(ctx, program, seed)
+
+
+async def approve_button(event: ButtonAction, ctx: FlowContext) -> Say:
+    program = await current_program(ctx)
+    return copy.no_program() if program is None else await approve(ctx, program)
+
+
+async def discard_button(event: ButtonAction, ctx: FlowContext) -> Say:
+    program = await current_program(ctx)
+    return copy.no_program() if program is None else await discard(ctx, program)
+
+
+async def propose(ctx: FlowContext, program: Program, seed: int) -> Say:
+    previous = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
+    if previous is not None:
+        previous.status, previous.decided_at = "discarded", ctx.now
+    pool = await ctx.repos.participants.unpaired_pool(program.id)  # type: ignore[arg-type]
+    if len(pool) < 2:
+        return say("Not enough people are waiting to be matched yet (fewer than two).")
+    candidates, managers, people = await _candidates(ctx, program, pool)
+    result = solve(candidates, managers=managers, at=ctx.now, seed=seed)
+    log.info("matching program %s with seed %s: %s pairs", program.id, seed, len(result.matches))
+    by_id = {p.id: p for p in pool}
+    proposals = [
+        ProposedPair(
+            position=i,
+            mentor_id=m.mentor_id,
+            mentee_id=m.mentee_id,
+            score=m.score,
+            two_way=m.two_way,
+            explanation=explain(m, program, people.get(m.mentor_id), people.get(m.mentee_id)),
+            shared_topics=list(m.shared_topics),
+        )
+        for i, m in enumerate(result.matches, 1)
+    ]
+    match_round = MatchRound(
+        program_id=program.id, seed=seed, unmatched=list(result.unmatched), created_at=ctx.now
+    )
+    await ctx.repos.pairs.save_round(match_round, proposals)
+    return _preview(program, match_round, proposals, by_id)
+
+
+def _preview(
+    program: Program,
+    match_round: MatchRound,
+    proposals: list[ProposedPair],
+    by_id: dict[int, Participant],
+) -> Say:
+    lines = []
+    for p in proposals:
+        mark = "~~" if p.dropped else ""
+        mentor, mentee = by_id[p.mentor_id].display_name, by_id[p.mentee_id].display_name
+        names = f"{mentor} (mentor) ↔ {mentee} (mentee)"
+        lines.append(
+            f"{p.position}. {mark}{names}{mark} · score {p.score:.1f}\n    {p.explanation}"
+        )
+    unmatched = [by_id[i].display_name for i in match_round.unmatched if i in by_id]
+    kept = sum(1 for p in proposals if not p.dropped)
+    noun = "pair" if kept == 1 else "pairs"
+    summary = f"Proposed {kept} {noun} for {program.name} (seed {match_round.seed})."
+    blocks = [
+        Heading(text="Matching proposal"),
+        Text(text=summary),
+        Text(text="\n".join(lines) or "No pairs."),
+    ]
+    if unmatched:
+        blocks.append(
+            Text(
+                text="Unmatched this round (they'll be told kindly and go first next time): "
+                + ", ".join(unmatched)
+            )
+        )
+    blocks.append(
+        Text(
+            text="Nobody is told anything until you approve. `admin match drop N` removes one pair."
+        )
+    )
+    blocks.append(
+        Actions(
+            buttons=(
+                Button(action_id="match.approve", label="Approve and introduce", style="primary"),
+                Button(action_id="match.discard", label="Discard"),
+            )
+        )
+    )
+    return say(summary, *blocks)
+
+
+async def drop(ctx: FlowContext, program: Program, position: str) -> Say:
+    match_round = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
+    if match_round is None:
+        return say("There is no proposal to change. Run `admin match` first.")
+    proposals = await ctx.repos.pairs.proposals(match_round.id)  # type: ignore[arg-type]
+    chosen = [p for p in proposals if str(p.position) == position.strip()]
+    if not chosen:
+        return say(f"There is no pair number {position or '(missing)'} in the proposal.")
+    chosen[0].dropped = True
+    await ctx.repos.pairs.save_proposal(chosen[0])
+    pool = {p.id: p for p in await ctx.repos.participants.in_program(program.id)}  # type: ignore[arg-type]
+    return _preview(program, match_round, proposals, pool)
+
+
+async def discard(ctx: FlowContext, program: Program) -> Say:
+    match_round = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
+    if match_round is None:
+        return say("There is no proposal to discard.")
+    match_round.status, match_round.decided_at = "discarded", ctx.now
+    return say("Proposal discarded. Nobody was told anything.")
+
+
+async def approve(ctx: FlowContext, program: Program) -> Say:
+    match_round = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
+    if match_round is None:
+        return say("There is no proposal to approve. Run `admin match` first.")
+    waiting = {p.id: p for p in await ctx.repos.participants.unpaired_pool(program.id)}  # type: ignore[arg-type]
+    introduced, left_out = 0, set(match_round.unmatched)
+    for proposal in await ctx.repos.pairs.proposals(match_round.id):  # type: ignore[arg-type]
+        mentor, mentee = waiting.get(proposal.mentor_id), waiting.get(proposal.mentee_id)
+        if proposal.dropped or mentor is None or mentee is None:
+            left_out.update({proposal.mentor_id, proposal.mentee_id})
+            continue
+        pair = await ctx.repos.pairs.save(
+            Pair(
+                program_id=program.id,  # type: ignore[arg-type]
+                mentor_id=mentor.id,  # type: ignore[arg-type]
+                mentee_id=mentee.id,  # type: ignore[arg-type]
+                two_way=proposal.two_way,
+                explanation=proposal.explanation,
+                shared_topics=proposal.shared_topics,
+                started_at=ctx.now,
+            )
+        )
+        for person in (mentor, mentee):
+            person.priority = False
+            await ctx.repos.participants.save(person)
+        # A mentor with capacity for several mentees stays in the pool for the next pair.
+        if program.mentor_capacity <= 1:
+            waiting.pop(mentor.id, None)  # type: ignore[arg-type]
+        waiting.pop(mentee.id, None)  # type: ignore[arg-type]
+        await introduce(ctx, pair, mentor, mentee, program)
+        introduced += 1
+    unmatched = await _tell_unmatched(ctx, match_round, left_out)
+    match_round.status, match_round.decided_at = "approved", ctx.now
+    people = "person" if unmatched == 1 else "people"
+    return say(
+        f"Approved: {introduced} {'pair' if introduced == 1 else 'pairs'} introduced; "
+        f"{unmatched} {people} told kindly that "
+        "they'll go first next round."
+    )
+
+
+async def _tell_unmatched(ctx: FlowContext, match_round: MatchRound, ids: set[int]) -> int:
+    told = 0
+    for participant_id in sorted(ids):
+        participant = await ctx.repos.participants.get(participant_id)
+        if participant is None or participant.status != "active":
+            continue
+        if await ctx.repos.pairs.active_for(participant_id):
+            continue
+        participant.priority = True
+        await ctx.repos.participants.save(participant)
+        await ctx.send_to(
+            f"unmatched:{match_round.id}:{participant_id}", participant, copy.unmatched()
+        )
+        told += 1
+    return told
+
+
+async def _candidates(
+    ctx: FlowContext, program: Program, pool: list[Participant]
+) -> tuple[list[Candidate], dict[str, str | None], dict[int, Person]]:
+    """The solver's view of the pool: roster facts, confidential exclusions, history."""
+    history = await ctx.repos.pairs.history()
+    roster: dict[str, Person] = {}
+    for platform, tenant in {(p.platform, p.tenant) for p in pool}:
+        for person in await ctx.repos.people.in_tenant(platform, tenant):
+            roster[_key(person)] = person
+    by_email = {p.email.lower(): k for k, p in roster.items() if p.email}
+    managers = {k: _resolve(p.manager_user_id, p, by_email) for k, p in roster.items()}
+    candidates, people = [], {}
+    for participant in pool:
+        key = f"{participant.platform}:{participant.tenant}:{participant.user_id}"
+        person = roster.get(key)
+        if person is not None:
+            people[participant.id] = person
+        excluded = {
+            _resolve(entry, participant, by_email)
+            for entry in json.loads(
+                ctx.repos.cipher.decrypt_optional(participant.exclusions_enc) or "[]"
+            )
+        }
+        candidates.append(
+            Candidate(
+                id=participant.id,  # type: ignore[arg-type]
+                person=key,
+                role=participant.role,  # type: ignore[arg-type]
+                offers=frozenset(participant.offers),
+                wants=frozenset(participant.wants),
+                off_limits=frozenset(participant.off_limits),
+                timezone=participant.timezone,
+                level=person.job_level if person else None,
+                department=person.department if person else None,
+                excluded=frozenset(e for e in excluded if e),
+                past_partners=frozenset(b if a == key else a for a, b in history if key in (a, b)),
+                capacity=program.mentor_capacity,
+                priority=participant.priority,
+            )
+        )
+    return candidates, managers, people
+
+
+def _key(person: Person | Participant) -> str:
+    return f"{person.platform}:{person.tenant}:{person.user_id}"
+
+
+def _resolve(entry: str | None, near: Person | Participant, by_email: dict[str, str]) -> str | None:
+    """A roster reference (user id or email) as a person key in the same workspace."""
+    if not entry:
+        return None
+    entry = entry.strip()
+    if "@" in entry and entry.lower() in by_email:
+        return by_email[entry.lower()]
+    return f"{near.platform}:{near.tenant}:{entry}"
+
+
+def explain(match: Match, program: Program, mentor: Person | None, mentee: Person | None) -> str:
+    """The short human reason a pair was proposed; the pair sees it in their introduction."""
+    topics = [program.topics.get(t, t) for t in match.shared_topics]
+    reasons = [f"you both chose {_and(topics)}"]
+    if match.overlap_hours >= 8:
+        reasons.append("you keep the same working hours")
+    else:
+        reasons.append(f"your working days overlap by {match.overlap_hours:g} hours")
+    if match.cross_department and mentor and mentee:
+        reasons.append(
+            "you see the company from different departments "
+            f"({mentor.department} and {mentee.department})"
+        )
+    if match.two_way:
+        reasons.append("you both want to learn from each other")
+    return _sentence(reasons)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _sentence(parts: list[str]) -> str:
+    text = _and(parts)
+    return text[0].upper() + text[1:] + "."
