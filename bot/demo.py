@@ -176,10 +176,15 @@ class Demo:
     # --- time ----------------------------------------------------------------------
 
     async def run_until(self, moment: datetime) -> None:
-        """Tick three times a day (so every time zone's working hours come round) and let
-        people answer what lands in their DMs."""
+        """Tick twice each weekday, at 01:00 UTC (Tokyo's working day) and 14:30 UTC (when
+        London, Berlin and New York overlap), and let people answer what lands in their DMs."""
         while self.clock.now() < moment:
-            self.clock.advance(timedelta(hours=8))
+            now = self.clock.now()
+            slots = [now.replace(hour=1, minute=0), now.replace(hour=14, minute=30)]
+            later = [s for s in slots if s > now] or [slots[0] + timedelta(days=1)]
+            self.clock.set(later[0])
+            if self.clock.now().weekday() >= 5:
+                continue
             await self.app.engine.tick()
             self.flush()
             await self.answer_checkins()

@@ -11,7 +11,9 @@ def text_of(replies: list[Say | ShowForm | FormErrors]) -> str:
     for reply in replies:
         if isinstance(reply, Say):
             parts.append(reply.message.summary)
-            parts.extend(getattr(b, "text", "") for b in reply.message.blocks)
+            for block in reply.message.blocks:
+                parts.append(getattr(block, "text", ""))
+                parts.extend(f"{label}: {value}" for label, value in getattr(block, "items", ()))
     return "\n".join(parts)
 
 
@@ -30,3 +32,45 @@ async def join(session: ConsoleSession, user: str, **answers: str | list[str]) -
     replies = await session.say(user, "/mentoring join")
     assert any(isinstance(r, ShowForm) for r in replies), replies
     return await session.submit(user, {**JOIN_DEFAULTS, **answers})
+
+
+async def roster(app, csv_text: str) -> None:
+    from flows.roster import import_roster
+
+    report = await app.engine.run(
+        lambda ctx: import_roster(ctx, csv_text, platform="console", tenant="acme")
+    )
+    assert not report.problems, report.problems
+
+
+# Juniors (mentors) and seniors (mentees) with one reporting line: ann reports to sam.
+ROSTER = """user_id,name,job_level,department,manager,timezone
+ann,Ann,1,Support,sam,Europe/London
+bob,Bob,2,Engineering,,Europe/London
+cat,Cat,1,Sales,,Europe/London
+sam,Sam,6,Support,,Europe/London
+tom,Tom,6,Finance,,Europe/London
+uma,Uma,7,Marketing,,Europe/London
+"""
+
+
+async def pilot(session, app, *, mentors=("ann", "bob", "cat"), mentees=("sam", "tom", "uma")):
+    """Everyone joins wanting/offering AI tools; ann may not be paired with her manager sam."""
+    await roster(app, ROSTER)
+    for user in mentors:
+        await join(
+            session,
+            user,
+            role="mentor",
+            offers=["ai_tools", "hybrid_work"],
+            wants=["career_growth"],
+        )
+    for user in mentees:
+        await join(session, user, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+
+
+async def matched(session, app, admin="boss"):
+    await session.say(admin, "admin match 1")
+    replies = await session.say(admin, "admin match approve")
+    await app.engine.dispatch()
+    return replies

@@ -1,0 +1,95 @@
+"""The `upward` command as a newcomer runs it: a real process, a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+UPWARD = str(Path(sys.executable).with_name("upward"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+def upward(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("UPWARD_") and k != "DATABASE_URL"
+    }
+    return subprocess.run(  # noqa: S603
+        [UPWARD, *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> str:
+    result = upward("demo", cwd=tmp_path_factory.mktemp("demo"))
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_demo_runs_a_whole_pilot(demo_output: str) -> None:
+    for expected in (
+        "Proposed 5 pairs",
+        "Unmatched this round",
+        "meet your partner",
+        "Why you were matched",
+        "Conversation starter",
+        "private check-in",
+        "gentle reminder",
+        "without a conversation",
+        "come to an end",
+        "monthly digest",
+        "Pairs who met",
+        "not enough responses to show this without risking anyone's anonymity",
+    ):
+        assert expected in demo_output, expected
+
+
+def test_demo_never_shows_a_private_note_to_anyone(demo_output: str) -> None:
+    note = "Felt nervous telling a VP"
+    assert demo_output.count(note) == 1  # only the closing line that explains it
+    assert demo_output.rstrip().splitlines()[-2].startswith("Ben's private note")
+
+
+def test_demo_is_deterministic(tmp_path: Path, demo_output: str) -> None:
+    again = upward("demo", cwd=tmp_path)
+    assert again.stdout == demo_output
+
+
+def test_db_upgrade_program_roster_and_tick(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'u.db'}"}
+    assert "up to date" in upward("db", "upgrade", cwd=tmp_path, env=env).stdout
+    assert "up to date" in upward("db", "upgrade", cwd=tmp_path, env=env).stdout  # idempotent
+    loaded = upward(
+        "program", "load", str(REPO / "flows/data/sample_program.yaml"), cwd=tmp_path, env=env
+    )
+    assert "Upward pilot" in loaded.stdout and "created" in loaded.stdout
+    roster = upward(
+        "roster", "import", str(REPO / "flows/data/demo_roster.csv"), cwd=tmp_path, env=env
+    )
+    assert "Imported 14 people" in roster.stdout
+    ticked = upward("tick", "--at", "2027-02-01T09:00:00+00:00", cwd=tmp_path, env=env)
+    assert ticked.returncode == 0 and "Tick at 2027-02-01T09:00:00+00:00" in ticked.stdout
+    key = tmp_path / ".upward" / "secret.key"
+    assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_bad_input_gets_a_clear_message(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'u.db'}"}
+    bad_file = tmp_path / "p.yaml"
+    bad_file.write_text("name: X\nfocus: cooking\n")
+    result = upward("program", "load", str(bad_file), cwd=tmp_path, env=env)
+    assert result.returncode == 2 and "focus must be one of" in result.stderr
+    result = upward("tick", "--at", "tuesday", cwd=tmp_path, env=env)
+    assert result.returncode == 2 and "ISO-8601" in result.stderr
+    result = upward("tick", cwd=tmp_path, env={**env, "UPWARD_WORK_START_HOUR": "nine"})
+    assert result.returncode == 2 and "UPWARD_WORK_START_HOUR" in result.stderr
