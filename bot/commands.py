@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 ALIASES = {
@@ -11,22 +12,25 @@ ALIASES = {
     "goal": "goals",
     "my-data": "export",
 }
+PREFIX = "mentoring"
 
 
 def parse_command_text(text: str) -> tuple[str, tuple[str, ...]]:
     """`join` -> ("join", ()); `pause until 2027-01-10` -> ("pause", ("until", "2027-01-10")).
 
-    Never raises: unbalanced quotes fall back to whitespace splitting; empty text is `help`.
+    Never raises. Any Unicode space (Teams sends `&nbsp;`) separates words; unbalanced quotes
+    fall back to plain splitting; a leading `/mentoring` is ignored; empty text is `help`.
     """
-    cleaned = text.strip()
+    cleaned = re.sub(r"\s", " ", text).strip()
     try:
         words = shlex.split(cleaned)
     except ValueError:
         words = cleaned.split()
-    words = [w for w in words if w.strip()]
+    while words and words[0].lower().lstrip("/") == PREFIX:
+        words = words[1:]
+    if words:  # a quoted first word (`"join now"`) must not become a name with a space
+        words = words[0].split() + words[1:]
     if not words:
         return "help", ()
     name = words[0].lower().lstrip("/")
-    if name == "mentoring":
-        return parse_command_text(" ".join(shlex.quote(w) for w in words[1:]))
-    return ALIASES.get(name, name), tuple(words[1:])
+    return ALIASES.get(name, name) or "help", tuple(words[1:])

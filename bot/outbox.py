@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,24 +36,37 @@ class Dispatcher:
         max_attempts: int = 6,
         base_backoff: timedelta = timedelta(seconds=30),
         batch: int = 100,
+        lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self._db = db
         self._adapters = adapters
         self._max_attempts = max_attempts
         self._base_backoff = base_backoff
         self._batch = batch
+        self._lease = lease
 
     async def run_once(self, now: datetime) -> DispatchReport:
-        """Send what is due. Each item is committed on its own, so a crash loses nothing
-        that was already marked sent. A destination that answered 'slow down' is held
-        for the rest of this run while other destinations keep flowing."""
+        """Send what is due. Each item is claimed, then sent, then recorded, each step in its
+        own commit: a crash loses nothing already sent, and a second dispatcher never sends
+        an item this one holds. A destination that answered "slow down" is held for the
+        rest of this run while other destinations keep flowing."""
         report = DispatchReport()
         async with self._db.session() as session:
-            outbox = Outbox(session)
-            for item in await outbox.due(now, self._batch):
-                destination = _destination(item)
-                if destination in report.held:
+            due = [
+                (item.id, _destination(item))
+                for item in await Outbox(session).due(now, self._batch)
+            ]
+        for item_id, destination in due:
+            if destination in report.held:
+                continue
+            async with self._db.session() as session:
+                outbox = Outbox(session)
+                claimed = await outbox.claim(item_id, now, self._lease)  # type: ignore[arg-type]
+                await session.commit()
+                if not claimed:
                     continue
+                item = await session.get(OutboxItem, item_id, populate_existing=True)
+                assert item is not None
                 await self._send_one(item, now, report, destination)
                 await outbox.save(item)
                 await session.commit()
@@ -65,7 +79,6 @@ class Dispatcher:
         if adapter is None:
             _fail(item, f"no {item.platform} adapter is configured in this process", report)
             return
-        item.attempts += 1
         try:
             receipt = await adapter.deliver(
                 ADDRESS.validate_python(item.address),
@@ -78,13 +91,20 @@ class Dispatcher:
             self._retry(item, now, exc.reason, exc.retry_after, report)
             if exc.retry_after:
                 report.held.add(destination)
-        except Exception:
+        except Exception as exc:
+            # Never the exception's text: adapters and validators quote their input.
             error_id = uuid.uuid4().hex[:8]
-            log.exception("delivery error %s for outbox item %s", error_id, item.id)
+            log.error(
+                "delivery error %s for outbox item %s: %s at %s",
+                error_id,
+                item.id,
+                type(exc).__name__,
+                _where(exc),
+            )
             self._retry(item, now, f"unexpected error {error_id}", None, report)
         else:
             item.status, item.sent_at, item.platform_id = "sent", now, receipt.platform_id
-            item.last_error = None
+            item.last_error, item.claimed_until = None, None
             report.sent += 1
 
     def _retry(
@@ -100,12 +120,13 @@ class Dispatcher:
             return
         backoff = self._base_backoff * (2 ** (item.attempts - 1))
         wait = max(backoff, timedelta(seconds=retry_after or 0))
+        item.status, item.claimed_until = "pending", None
         item.not_before, item.last_error = now + wait, reason[:300]
         report.retried += 1
 
 
 def _fail(item: OutboxItem, reason: str, report: DispatchReport) -> None:
-    item.status, item.last_error = "failed", reason[:300]
+    item.status, item.last_error, item.claimed_until = "failed", reason[:300], None
     report.failed += 1
     log.warning("outbox item %s failed permanently: %s", item.key, reason)
 
@@ -113,5 +134,11 @@ def _fail(item: OutboxItem, reason: str, report: DispatchReport) -> None:
 def _destination(item: OutboxItem) -> str:
     address = item.address
     if address.get("kind") == "channel":
-        return f"channel:{address['channel_id']}"
+        return f"channel:{item.platform}:{address.get('tenant')}:{address.get('channel_id')}"
     return item.recipient or f"pair:{address.get('pair_id')}"
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame, for debugging without the exception's message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"

@@ -13,11 +13,13 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 DISPATCH_SECONDS = 20
+UPWARD = web.AppKey("upward", App)
+SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 
 
 def build_web_app(app: App) -> web.Application:
     web_app = web.Application()
-    web_app["upward"] = app
+    web_app[UPWARD] = app
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -29,7 +31,7 @@ def build_web_app(app: App) -> web.Application:
 
 
 async def _start_scheduler(web_app: web.Application) -> None:
-    app: App = web_app["upward"]
+    app: App = web_app[UPWARD]
     scheduler = AsyncIOScheduler(timezone="UTC")
     # Jobs are idempotent (outbox keys), so a late or doubled run is harmless: coalesce,
     # and allow lateness instead of APScheduler's 1-second default grace.
@@ -41,13 +43,13 @@ async def _start_scheduler(web_app: web.Application) -> None:
         app.engine.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch", **common
     )
     scheduler.start()
-    web_app["scheduler"] = scheduler
+    web_app[SCHEDULER] = scheduler
     asyncio.get_running_loop().create_task(app.engine.tick())
 
 
 async def _stop(web_app: web.Application) -> None:
-    web_app["scheduler"].shutdown(wait=False)
-    await web_app["upward"].close()
+    web_app[SCHEDULER].shutdown(wait=False)
+    await web_app[UPWARD].close()
 
 
 def run_server(settings: Settings, *, host: str = "0.0.0.0", port: int = 3000) -> None:  # noqa: S104

@@ -57,7 +57,7 @@ def next_working_time(
     so a message is never held forever. Works in local wall time, so DST shifts are honoured.
     """
     after = after.astimezone(UTC)
-    if not timezones:
+    if not timezones or all(in_working_hours(after, tz, start_hour, end_hour) for tz in timezones):
         return after
     candidate = _ceil_quarter(after)
     horizon = candidate + timedelta(days=8)

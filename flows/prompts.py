@@ -92,11 +92,14 @@ async def _send_prompt(ctx: FlowContext, program: Program, pair: Pair, cycle: in
     )
     if prompt is None:
         return False
+    message = prompt_message(prompt, cycle, lead, two_way=pair.two_way)
+    # Queue first: the outbox key decides which of two overlapping ticks owns this prompt.
+    if not await ctx.send_to_pair(key, mentor, mentee, pair.id, message):  # type: ignore[arg-type]
+        return False
     await ctx.repos.pair_prompts.record(
         PairPrompt(pair_id=pair.id, cycle=cycle, prompt_id=prompt.id, lead_id=lead.id)  # type: ignore[arg-type]
     )
-    message = prompt_message(prompt, cycle, lead, two_way=pair.two_way)
-    return await ctx.send_to_pair(key, mentor, mentee, pair.id, message)  # type: ignore[arg-type]
+    return True
 
 
 def prompt_message(prompt: Prompt, cycle: int, lead: Participant, *, two_way: bool) -> Message:

@@ -204,9 +204,11 @@ class OutboxItem(SQLModel, table=True):
     address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     message: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     recipient: str | None = Field(default=None, max_length=240, index=True)
-    status: str = Field(default="pending", max_length=10)  # pending | sent | failed | cancelled
+    # pending | sending (claimed by a dispatcher until `claimed_until`) | sent | failed | cancelled
+    status: str = Field(default="pending", max_length=10)
     attempts: int = 0
     not_before: datetime = _ts(nullable=False)
+    claimed_until: datetime | None = _ts(nullable=True)
     last_error: str | None = Field(default=None, max_length=300)
     platform_id: str | None = Field(default=None, max_length=120)
     created_at: datetime = _ts(nullable=False)

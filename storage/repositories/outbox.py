@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select, update
+from sqlmodel import and_, col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxItem
@@ -52,13 +52,40 @@ class Outbox:
         return (await self._s.exec(select(OutboxItem).where(OutboxItem.key == key))).first()
 
     async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """Pending items whose time has come, and claims whose dispatcher died (lease over)."""
         query = (
             select(OutboxItem)
-            .where(OutboxItem.status == "pending", col(OutboxItem.not_before) <= now)
+            .where(
+                or_(
+                    and_(OutboxItem.status == "pending", col(OutboxItem.not_before) <= now),
+                    and_(OutboxItem.status == "sending", col(OutboxItem.claimed_until) < now),
+                )
+            )
             .order_by(OutboxItem.not_before, OutboxItem.id)
             .limit(limit)
         )
         return list((await self._s.exec(query)).all())
+
+    async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
+        """Take an item for sending. The conditional update is the lock: of several
+        dispatchers (or replicas) that saw the same due item, exactly one wins."""
+        statement = (
+            update(OutboxItem)
+            .where(
+                col(OutboxItem.id) == item_id,
+                or_(
+                    col(OutboxItem.status) == "pending",
+                    and_(col(OutboxItem.status) == "sending", col(OutboxItem.claimed_until) < now),
+                ),
+            )
+            .values(
+                status="sending",
+                claimed_until=now + lease,
+                attempts=col(OutboxItem.attempts) + 1,
+            )
+        )
+        result = await self._s.exec(statement)  # type: ignore[call-overload]
+        return bool(result.rowcount)
 
     async def failures(self, limit: int = 20) -> list[OutboxItem]:
         query = (

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def upward(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith("UPWARD_") and k != "DATABASE_URL"
@@ -23,6 +23,7 @@ def upward(
         [UPWARD, *args],
         cwd=cwd,
         env={**clean, **(env or {})},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,54 @@
+"""`upward shell` driven through its stdin, and the server's health check and scheduler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.server import SCHEDULER, build_web_app
+from tests.e2e.test_cli import REPO, upward
+
+
+def test_shell_asks_forms_field_by_field_and_presses_numbered_buttons(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'u.db'}"}
+    upward("db", "upgrade", cwd=tmp_path, env=env)
+    upward("program", "load", str(REPO / "flows/data/sample_program.yaml"), cwd=tmp_path, env=env)
+    script = "\n".join(
+        [
+            "@alice /mentoring join",
+            "1",  # role: mentor
+            "1,6",  # offers: AI tools, Hybrid work
+            "8",  # wants: Career growth
+            "",  # off-limits: none
+            "",  # avoid: nobody
+            "Mars/Base",  # a bad time zone ...
+            "no",  # ... and no agreement yet
+            "Europe/London",  # asked again: only the fields that were wrong
+            "yes",
+            "@alice status",
+            "@alice end",
+            "quit",
+        ]
+    )
+    result = upward("shell", cwd=tmp_path, env=env, stdin=script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Your role" in out and "1. Mentor" in out
+    assert "! Use a time zone name like Europe/London" in out
+    assert "! Please read and accept the agreement" in out
+    assert "Welcome to Upward pilot! You're in." in out
+    assert "you're a mentor" in out
+    assert "You're not in a pair right now" in out
+
+
+async def test_server_health_check_and_scheduled_tick(app) -> None:
+    web_app = build_web_app(app)
+    web_app.on_cleanup.clear()  # the test fixture closes the app itself
+    async with TestClient(TestServer(web_app)) as client:
+        response = await client.get("/healthz")
+        assert response.status == 200 and (await response.json()) == {"ok": True}
+        jobs = {job.id: job for job in web_app[SCHEDULER].get_jobs()}
+        assert set(jobs) == {"tick", "dispatch"}
+        assert jobs["tick"].coalesce and jobs["tick"].misfire_grace_time == 600
+        web_app[SCHEDULER].shutdown(wait=False)

@@ -1,0 +1,87 @@
+"""Transcripts: programs by admin command, admin status with delivery failures, roster."""
+
+from __future__ import annotations
+
+from bot.errors import PermanentDeliveryError
+from bot.messages import FormErrors, ShowForm
+from flows.roster import import_roster
+from tests.conftest import ADMIN
+from tests.helpers import join, matched, text_of
+
+
+async def test_admin_creates_a_program_with_a_form(session, app):
+    replies = await session.say(ADMIN, "admin program")
+    assert isinstance(replies[0], ShowForm)
+    bad = await session.submit(
+        ADMIN, {"name": "", "slug": "Bad Slug!", "focus": "cooking", "topics": "one"}
+    )
+    assert isinstance(bad[0], FormErrors)
+    assert set(bad[0].errors) >= {"name", "slug", "focus", "topics"}
+    assert "no mentoring program open" in text_of(await session.say("ann", "join"))
+
+    values = {
+        "name": "Inclusion circle",
+        "slug": "inclusion-2027",
+        "focus": "inclusion",
+        "topics": "Accessibility, Hybrid work, Feedback culture",
+        "cadence": "monthly",
+        "duration_months": "4",
+        "mentor_capacity": "1",
+        "anonymity_threshold": "3",
+    }
+    text = text_of(await session.submit(ADMIN, values))
+    assert "“Inclusion circle” created: 3 topics, monthly, 4 months, k = 3" in text
+    form = next(r.form for r in await session.say("ann", "join") if isinstance(r, ShowForm))
+    offers = next(f for f in form.fields if f.id == "offers")
+    assert [o.value for o in offers.options] == ["accessibility", "hybrid_work", "feedback_culture"]
+
+
+async def test_the_program_form_refuses_a_threshold_below_three(session, app):
+    await session.say(ADMIN, "admin program")
+    values = {
+        "name": "X pilot",
+        "slug": "x",
+        "focus": "general",
+        "topics": "A, B",
+        "anonymity_threshold": "2",
+    }
+    bad = await session.submit(ADMIN, {**values, "slug": "x-pilot"})
+    assert isinstance(bad[0], FormErrors) and "anonymity_threshold" in bad[0].errors
+
+
+async def test_a_permanent_delivery_failure_shows_in_admin_status(session, program, app, console):
+    await join(session, "ann", role="mentor", offers=["ai_tools"], wants=["career_growth"])
+    await join(session, "sam", role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    deliver = console.deliver
+
+    async def gone(address, message, *, key):
+        if key.startswith("intro:"):
+            raise PermanentDeliveryError("user_not_found: the person has left the workspace")
+        return await deliver(address, message, key=key)
+
+    console.deliver = gone  # the platform answers that the person is gone
+    await matched(session, app)
+    text = text_of(await session.say(ADMIN, "admin status"))
+    assert "Could not be delivered" in text
+    assert "intro:1: user_not_found: the person has left the workspace" in text
+    assert "Messages failed: 1" in text
+
+
+async def test_roster_import_reports_bad_rows_and_keeps_good_ones(app):
+    csv_text = (
+        "user_id,job_level,timezone\nann,1,Europe/London\n,2,UTC\nbob,senior,UTC\ncat,3,Mars/Base\n"
+    )
+    report = await app.engine.run(
+        lambda ctx: import_roster(ctx, csv_text, platform="console", tenant="acme")
+    )
+    assert report.imported == 1
+    assert report.problems == [
+        "line 3: no user_id or email",
+        "line 4: job_level must be a whole number",
+        "line 5: unknown time zone 'Mars/Base'",
+    ]
+
+
+async def test_help_lists_admin_commands_only_for_admins(session, program):
+    assert "admin match" not in text_of(await session.say("ann", "help"))
+    assert "admin match" in text_of(await session.say(ADMIN, "help"))

@@ -1,0 +1,64 @@
+"""The dependency rule from DESIGN.md, checked on the source: imports point down only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "botbuilder", "botframework")
+NEUTRAL = {"bot.events", "bot.messages", "bot.ports", "bot.errors", "bot.commands"}
+
+
+def imports(folder: str) -> list[tuple[str, str]]:
+    found = []
+    for path in sorted((REPO / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found += [(str(path.relative_to(REPO)), alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.append((str(path.relative_to(REPO)), node.module))
+    return found
+
+
+def ours(module: str) -> str | None:
+    top = module.split(".")[0]
+    return top if top in {"bot", "flows", "storage", "adapters"} else None
+
+
+@pytest.mark.parametrize("folder", ["flows", "storage", "bot"])
+def test_no_platform_sdk_outside_adapters(folder: str) -> None:
+    leaks = [(f, m) for f, m in imports(folder) if m.split(".")[0] in PLATFORM_SDKS]
+    assert leaks == []
+
+
+def test_storage_imports_nothing_of_ours() -> None:
+    assert [(f, m) for f, m in imports("storage") if ours(m) not in (None, "storage")] == []
+
+
+def test_flows_import_only_storage_and_the_neutral_vocabulary() -> None:
+    allowed = NEUTRAL | {"bot.timing", "bot.clock"}
+    bad = [
+        (f, m)
+        for f, m in imports("flows")
+        if ours(m) == "adapters" or (ours(m) == "bot" and m not in allowed)
+    ]
+    assert bad == []
+
+
+def test_adapters_import_only_the_neutral_vocabulary() -> None:
+    bad = [
+        (f, m)
+        for f, m in imports("adapters")
+        if ours(m) in ("flows", "storage") or (ours(m) == "bot" and m not in NEUTRAL)
+    ]
+    assert bad == []
+
+
+def test_the_vocabulary_imports_only_stdlib_and_pydantic() -> None:
+    for name in ("events", "messages"):
+        modules = {m for f, m in imports("bot") if f == f"bot/{name}.py"}
+        assert {m.split(".")[0] for m in modules} <= {"__future__", "typing", "pydantic", "bot"}
+        assert {m for m in modules if m.startswith("bot")} <= {"bot.events"}

@@ -1,0 +1,143 @@
+"""Migrations build exactly the schema the models describe, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import pprint
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel, select
+
+from storage.db import Database
+from storage.migrate import alembic_config, upgrade, upgrade_async
+from storage.models import Program
+from tests.pg import fresh_schema
+
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+TABLES = set(SQLModel.metadata.tables) | {"alembic_version"}
+
+
+@dataclass
+class Target:
+    name: str
+    url: str  # what `storage.migrate.upgrade` gets
+    database: Callable[[], Database]  # the same database (and schema), for looking at it
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Target]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
+        yield Target("sqlite", url, lambda: Database(url))
+    else:
+        async with fresh_schema() as pg:
+            # alembic gets the schema through the URL, the inspection through connect_args:
+            # both must land in the same schema for these tests to pass.
+            yield Target("postgres", pg.url, pg.database)
+
+
+async def inspect_with(database: Database, look: Callable[[Connection], Any]) -> Any:
+    try:
+        async with database.engine.connect() as conn:
+            return await conn.run_sync(look)
+    finally:
+        await database.dispose()
+
+
+def revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def snapshot(conn: Connection) -> dict[str, Any]:
+    inspector = inspect(conn)
+    return {
+        "revision": revision(conn),
+        "tables": {
+            table: {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+                ],
+                "indexes": sorted(
+                    (i["name"] or "", tuple(i["column_names"]), bool(i["unique"]))
+                    for i in inspector.get_indexes(table)
+                ),
+                "unique": sorted(
+                    tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)
+                ),
+                "foreign_keys": sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"])
+                    for f in inspector.get_foreign_keys(table)
+                ),
+            }
+            for table in sorted(inspector.get_table_names())
+        },
+    }
+
+
+def model_diff(conn: Connection) -> list[Any]:
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    return compare_metadata(context, SQLModel.metadata)
+
+
+async def test_upgrade_creates_every_table_at_head(target: Target) -> None:
+    await upgrade_async(target.url)
+
+    state = await inspect_with(target.database(), snapshot)
+    assert state["revision"] == HEAD
+    assert set(state["tables"]) == TABLES
+
+
+async def test_upgrading_twice_is_a_no_op_and_keeps_data(target: Target) -> None:
+    await upgrade_async(target.url)
+    database = target.database()
+    try:
+        async with database.session() as session:
+            session.add(
+                Program(slug="kept", name="Kept", focus="technology", created_at=datetime.now(UTC))
+            )
+            await session.commit()
+    finally:
+        await database.dispose()
+    before = await inspect_with(target.database(), snapshot)
+
+    await upgrade_async(target.url)
+
+    assert await inspect_with(target.database(), snapshot) == before
+    database = target.database()
+    try:
+        async with database.session() as session:
+            slugs = (await session.exec(select(Program.slug))).all()
+    finally:
+        await database.dispose()
+    assert list(slugs) == ["kept"]
+
+
+async def test_migrated_schema_matches_the_models(target: Target) -> None:
+    await upgrade_async(target.url)
+
+    diff = await inspect_with(target.database(), model_diff)
+    assert diff == [], (
+        f"{target.name}: migrations and storage/models.py disagree "
+        f"(add a migration, or fix the model):\n{pprint.pformat(diff)}"
+    )
+
+
+def test_upgrade_runs_from_synchronous_code(tmp_path: Path) -> None:
+    """`upward db upgrade` calls `upgrade` with no event loop running; alembic starts its own."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sync.db'}"
+    upgrade(url)
+    upgrade(url)
+
+    state = asyncio.run(inspect_with(Database(url), snapshot))
+    assert state["revision"] == HEAD
+    assert set(state["tables"]) == TABLES
