@@ -89,21 +89,22 @@ async def open_from_command(event: Command, ctx: FlowContext) -> Say | ShowForm:
 
 
 async def open_from_button(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
-    me, pair = await _author_and_pair(ctx, event.actor, event.value.partition(":")[0])
-    if me is None or pair is None:
+    pair_id, _, cycle_text = event.value.partition(":")
+    me, pair = await _author_and_pair(ctx, event.actor, pair_id)
+    cycle = await _open_cycle(ctx, pair, cycle_text)
+    if me is None or pair is None or cycle is None:
         return say("This check-in is no longer open.")
-    cycle = int(event.value.partition(":")[2] or 0)
     return ShowForm(form=checkin_form(pair.id, cycle, mentor=me.role != "mentee"))  # type: ignore[arg-type]
 
 
 async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     me, pair = await _author_and_pair(ctx, event.actor, event.state.get("pair_id", ""))
-    if me is None or pair is None:
+    cycle = await _open_cycle(ctx, pair, event.state.get("cycle", ""))
+    if me is None or pair is None or cycle is None:
         return say("This check-in is no longer open. Nothing was stored.")
     answers, errors = _validate(event.values, mentor=me.role != "mentee")
     if errors:
         return FormErrors(errors=errors)
-    cycle = int(event.state.get("cycle", "0") or 0)
     # One answer per person per cycle: a replayed or edited submission replaces it.
     checkin = await ctx.repos.checkins.find(pair.id, me.id, cycle) or CheckIn(  # type: ignore[arg-type]
         pair_id=pair.id,
@@ -174,6 +175,15 @@ def _one(value: str | list[str] | None) -> str | None:
     if isinstance(value, list):
         return value[0] if value else None
     return value
+
+
+async def _open_cycle(ctx: FlowContext, pair: Pair | None, text: str) -> int | None:
+    """A cycle that has started for this pair (a button or form can't invent another)."""
+    program = await ctx.repos.programs.get(pair.program_id) if pair else None
+    if pair is None or program is None or not text.isdigit():
+        return None
+    cycle = int(text)
+    return cycle if 1 <= cycle <= current_cycle(pair, program, ctx.now) else None
 
 
 async def _author_and_pair(

@@ -173,6 +173,7 @@ async def leave(event: Command, ctx: FlowContext) -> Say:
         await end_pair(ctx, found.pair, ended_by=found.me, kind="left")
     found.me.status, found.me.left_at, found.me.priority = "left", ctx.now, False
     await ctx.repos.participants.save(found.me)
+    await ctx.repos.outbox.cancel_pending_for(event.actor.key)
     return say(
         f"You've left {found.program.name}. Thank you for taking part. "
         "Your private check-ins stay private; `join` any time to come back."

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.events import ButtonAction
 from bot.messages import FormErrors, ShowForm
 from flows.prompts import library
 from storage.models import CheckIn, PairPrompt
@@ -234,3 +235,24 @@ async def test_midpoint_and_final_reviews_then_the_pilot_report(
     assert len(reports) == 1
     assert MARKER not in reports[0].message.model_dump_json()
     assert "Pairs: 1 completed" in text_of(await session.say(ADMIN, "admin status"))
+
+
+async def test_a_forged_checkin_button_for_another_cycle_is_refused(session, program, app, clock):
+    await one_pair(session, app)
+    clock.advance(timedelta(days=15))
+    await app.engine.tick()
+    for value in ("1:7", "1:0", "1:x", "999:1", "junk"):
+        event = ButtonAction(actor=session.actor("ann"), action_id="checkin.open", value=value)
+        assert "no longer open" in text_of(await app.engine.handle(event)), value
+
+
+async def test_leaving_cancels_messages_still_queued_for_you(session, program, app, clock, console):
+    await one_pair(session, app)
+    for mentor in ("eve", "fay"):  # two mentors and no mentee: nobody can be matched
+        await join(session, mentor, role="mentor", offers=["ai_tools"], wants=["career_growth"])
+    await session.say("boss", "admin match 1")
+    assert "2 people told" in text_of(await session.say("boss", "admin match approve"))
+    await session.say("eve", "leave")  # eve leaves before her message goes out
+    await app.engine.dispatch()
+    assert console.seen_by("eve") == []
+    assert len(console.seen_by("fay")) == 1
