@@ -122,6 +122,9 @@ def tick(
     report = _run(lambda app: app.engine.tick(moment))
     queued = ", ".join(f"{name} {n}" for name, n in report.queued.items())
     sent = report.dispatched
+    if sent.waiting:
+        waiting = ", ".join(sorted(sent.waiting))
+        typer.echo(f"Left queued for the process that serves {waiting} (`upward serve`).")
     typer.echo(
         f"Tick at {moment.isoformat()}: queued {queued}; "
         f"sent {sent.sent}, retrying {sent.retried}, failed {sent.failed}."

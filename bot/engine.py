@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import TypeVar
 
 from bot.clock import Clock
 from bot.events import ButtonAction, Command, FirstContact, FormSubmission
+from bot.logs import log_error
 from bot.messages import FormErrors, Say, ShowForm
 from bot.outbox import Dispatcher, DispatchReport
 from bot.router import Route, Router
@@ -70,14 +70,25 @@ class Engine:
                 return []
             try:
                 replies = await self._route(event, ctx)
-            except Exception:
+            except Exception as exc:
                 await session.rollback()
-                error_id = uuid.uuid4().hex[:8]
-                # The id and route only: never the event's values, which may be confidential.
-                log.exception("error %s handling %s", error_id, _describe(event))
+                error_id = log_error(log, f"handling {_describe(event)}", exc)
+                await self._audit_error(event, now)
                 return [copy.something_went_wrong(error_id)]
             await session.commit()
         return replies
+
+    async def _audit_error(self, event: object, now: datetime) -> None:
+        """An admin action that failed is still audited, in its own transaction."""
+        if not isinstance(event, Command | ButtonAction | FormSubmission):
+            return
+        route, routed = self.router.resolve(event)
+        if route is None or not route.admin:
+            return
+        async with self.db.session() as session:
+            ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
+            await self._audit(route, routed, ctx, "error")
+            await session.commit()
 
     async def _route(
         self, event: Command | ButtonAction | FormSubmission | FirstContact, ctx: FlowContext
@@ -98,17 +109,20 @@ class Engine:
     async def _admin_allowed(self, route: Route, event: object, ctx: FlowContext) -> bool:
         if self.policy.is_admin(event.actor):  # type: ignore[attr-defined]
             return True
-        await self._audit(route, event, ctx, "refused")
+        await self._audit(route, event, ctx, "refused", with_args=False)
         return False
 
     @staticmethod
-    async def _audit(route: Route, event: object, ctx: FlowContext, outcome: str) -> None:
+    async def _audit(
+        route: Route, event: object, ctx: FlowContext, outcome: str, *, with_args: bool = True
+    ) -> None:
+        """One row per admin action; a refused caller's free text is not kept."""
         args = getattr(event, "args", ()) or (getattr(event, "value", ""),)
         await ctx.repos.audit.record(
             at=ctx.now,
             actor=event.actor.key,  # type: ignore[attr-defined]
             action=route.name,
-            target=" ".join(a for a in args if a)[:200],
+            target=" ".join(a for a in args if a)[:200] if with_args else "",
             outcome=outcome,
         )
 
@@ -119,8 +133,14 @@ class Engine:
         for name, job in self._due_jobs:
             async with self.db.session() as session:
                 ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
-                queued[name] = await job(ctx)
-                await session.commit()
+                try:
+                    queued[name] = await job(ctx)
+                    await session.commit()
+                except Exception as exc:
+                    # One broken job must not stop the others, nor the sending.
+                    await session.rollback()
+                    log_error(log, f"tick job {name}", exc)
+                    queued[name] = 0
         return TickReport(queued=queued, dispatched=await self.dispatcher.run_once(now))
 
     async def run(self, work: Callable[[FlowContext], Awaitable[T]]) -> T:

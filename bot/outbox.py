@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import traceback
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.logs import log_error
 from bot.messages import ADDRESS, Message
 from bot.ports import Adapter
 from storage.db import Database
@@ -25,6 +24,7 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     held: set[str] = field(default_factory=set)
+    waiting: set[str] = field(default_factory=set)  # platforms with no adapter in this process
 
 
 class Dispatcher:
@@ -53,11 +53,15 @@ class Dispatcher:
         report = DispatchReport()
         async with self._db.session() as session:
             due = [
-                (item.id, _destination(item))
+                (item.id, item.platform, _destination(item))
                 for item in await Outbox(session).due(now, self._batch)
             ]
-        for item_id, destination in due:
+        for item_id, platform, destination in due:
             if destination in report.held:
+                continue
+            if platform not in self._adapters:
+                # Another process (e.g. `upward serve`) may have this platform: leave it.
+                report.waiting.add(platform)
                 continue
             async with self._db.session() as session:
                 outbox = Outbox(session)
@@ -75,10 +79,7 @@ class Dispatcher:
     async def _send_one(
         self, item: OutboxItem, now: datetime, report: DispatchReport, destination: str
     ) -> None:
-        adapter = self._adapters.get(item.platform)
-        if adapter is None:
-            _fail(item, f"no {item.platform} adapter is configured in this process", report)
-            return
+        adapter = self._adapters[item.platform]
         try:
             receipt = await adapter.deliver(
                 ADDRESS.validate_python(item.address),
@@ -92,15 +93,7 @@ class Dispatcher:
             if exc.retry_after:
                 report.held.add(destination)
         except Exception as exc:
-            # Never the exception's text: adapters and validators quote their input.
-            error_id = uuid.uuid4().hex[:8]
-            log.error(
-                "delivery error %s for outbox item %s: %s at %s",
-                error_id,
-                item.id,
-                type(exc).__name__,
-                _where(exc),
-            )
+            error_id = log_error(log, f"delivering outbox item {item.id}", exc)
             self._retry(item, now, f"unexpected error {error_id}", None, report)
         else:
             item.status, item.sent_at, item.platform_id = "sent", now, receipt.platform_id
@@ -136,9 +129,3 @@ def _destination(item: OutboxItem) -> str:
     if address.get("kind") == "channel":
         return f"channel:{item.platform}:{address.get('tenant')}:{address.get('channel_id')}"
     return item.recipient or f"pair:{address.get('pair_id')}"
-
-
-def _where(exc: BaseException) -> str:
-    """file:line of the innermost frame, for debugging without the exception's message."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"

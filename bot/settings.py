@@ -48,6 +48,22 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
 
+    @field_validator("admins")
+    @classmethod
+    def _admin_ids(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry.count(":") not in (1, 2) or not all(entry.split(":")):
+                raise ValueError(f"{entry!r} should be platform:tenant:user_id or platform:user_id")
+        return value
+
+    @field_validator("admin_channels")
+    @classmethod
+    def _channel_ids(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry.count(":") != 2 or not all(entry.split(":")):
+                raise ValueError(f"{entry!r} should be platform:tenant:channel_id")
+        return value
+
     def is_admin(self, platform: str, tenant: str, user_id: str) -> bool:
         return f"{platform}:{tenant}:{user_id}" in self.admins or f"{platform}:{user_id}" in (
             self.admins
@@ -59,10 +75,7 @@ def load_settings(**overrides: object) -> Settings:
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"UPWARD_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(f"{_variable(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigurationError(f"Invalid settings: {problems}") from None
     if settings.work_end_hour <= settings.work_start_hour:
         raise ConfigurationError(
@@ -70,3 +83,9 @@ def load_settings(**overrides: object) -> Settings:
             f"(got {settings.work_start_hour}-{settings.work_end_hour})"
         )
     return settings
+
+
+def _variable(location: tuple[object, ...]) -> str:
+    """The environment variable behind a settings field (DATABASE_URL has no prefix)."""
+    name = str(location[0]) if location else "?"
+    return "DATABASE_URL" if name in ("database_url", "DATABASE_URL") else f"UPWARD_{name.upper()}"

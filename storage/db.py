@@ -17,7 +17,10 @@ from storage import models  # noqa: F401  (registers the tables)
 class Database:
     def __init__(self, url: str, *, connect_args: dict[str, object] | None = None) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args or {})
+        # hide_parameters: a database error's text must never carry a participant's answers.
+        self.engine: AsyncEngine = create_async_engine(
+            url, connect_args=connect_args or {}, hide_parameters=True
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(

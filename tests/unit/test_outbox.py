@@ -346,25 +346,19 @@ async def test_unexpected_exception_quoting_the_message_does_not_leak_it_into_lo
 # --- configuration --------------------------------------------------------------------------
 
 
-async def test_platform_without_adapter_is_marked_failed_with_a_clear_reason(
+async def test_a_platform_served_by_another_process_is_left_queued(
     db: Database, adapter: FakeAdapter, dispatcher: Dispatcher
 ) -> None:
+    """`upward tick` from cron has no Teams adapter: the item waits for `upward serve`."""
     teams_user = ToPerson(person=Actor(platform="teams", tenant="t1", user_id="29:abc"))
     await queue(db, "intro:teams", teams_user)
     await queue(db, "intro:console", TO_ANA)
 
     report = await dispatcher.run_once(MONDAY_9_UTC)
-    assert (report.sent, report.failed) == (1, 1)
-
-    failed = await item(db, "intro:teams")
-    assert failed.status == "failed"
-    assert failed.last_error is not None
-    assert "teams" in failed.last_error
-    assert "adapter" in failed.last_error
+    assert (report.sent, report.failed, report.waiting) == (1, 0, {"teams"})
+    waiting = await item(db, "intro:teams")
+    assert (waiting.status, waiting.attempts) == ("pending", 0)
     assert adapter.attempts == ["intro:console"]
-
-    await dispatcher.run_once(MONDAY_9_UTC + timedelta(days=1))
-    assert (await item(db, "intro:teams")).status == "failed"
 
 
 # --- cancellation ---------------------------------------------------------------------------
