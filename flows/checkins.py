@@ -6,7 +6,7 @@ from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowForm, Text, say
 from flows import copy
 from flows.context import FlowContext
-from flows.cycles import CHECKIN_AFTER_PROMPT, current_cycle, cycle_start
+from flows.cycles import checkin_due, current_cycle
 from flows.participants import membership, pair_members
 from storage.models import CheckIn, Pair, Participant
 
@@ -178,9 +178,9 @@ def _one(value: str | list[str] | None) -> str | None:
 
 
 async def _open_cycle(ctx: FlowContext, pair: Pair | None, text: str) -> int | None:
-    """A cycle that has started for this pair (a button or form can't invent another)."""
+    """A started cycle of an active pair (a button or form can't invent another)."""
     program = await ctx.repos.programs.get(pair.program_id) if pair else None
-    if pair is None or program is None or not text.isdigit():
+    if pair is None or program is None or pair.status != "active" or not text.isdigit():
         return None
     cycle = int(text)
     return cycle if 1 <= cycle <= current_cycle(pair, program, ctx.now) else None
@@ -209,7 +209,7 @@ async def due(ctx: FlowContext) -> int:
     for program in await ctx.repos.programs.active():
         for pair in await ctx.repos.pairs.active(program.id):
             cycle = current_cycle(pair, program, ctx.now)
-            if cycle < 1 or ctx.now < cycle_start(pair, program, cycle) + CHECKIN_AFTER_PROMPT:
+            if cycle < 1 or ctx.now < checkin_due(pair, program, cycle):
                 continue
             for member in await pair_members(ctx, pair):
                 if member.status != "active":
@@ -218,6 +218,7 @@ async def due(ctx: FlowContext) -> int:
                     f"checkin:{pair.id}:{cycle}:{member.id}",
                     member,
                     checkin_invite(pair.id, cycle),  # type: ignore[arg-type]
+                    pair_id=pair.id,
                 )
     return queued
 

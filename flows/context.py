@@ -47,6 +47,7 @@ class FlowContext:
         *,
         timezones: list[str] | None = None,
         at: datetime | None = None,
+        pair_id: int | None = None,
     ) -> bool:
         """Queue a message the bot starts. Messages to people wait for their working hours.
         Returns False if `key` was queued before (the item is never sent twice)."""
@@ -56,6 +57,8 @@ class FlowContext:
                 earliest, timezones, self.policy.work_start, self.policy.work_end
             )
         recipient = recipient_of(address)
+        if isinstance(address, ToPair):
+            pair_id = address.pair_id
         return await self.repos.outbox.add(
             key=key,
             platform=platform_of(address),
@@ -64,11 +67,16 @@ class FlowContext:
             not_before=earliest,
             created_at=self.now,
             recipient=recipient,
+            pair_id=pair_id,
         )
 
-    async def send_to(self, key: str, participant: Participant, message: Message) -> bool:
+    async def send_to(
+        self, key: str, participant: Participant, message: Message, *, pair_id: int | None = None
+    ) -> bool:
+        """To one person, in their working hours; `pair_id` if it's about a pair's activity
+        (cancelled if the pair ends before it goes)."""
         return await self.send(
-            key, to_person(participant), message, timezones=[participant.timezone]
+            key, to_person(participant), message, timezones=[participant.timezone], pair_id=pair_id
         )
 
     async def send_to_pair(

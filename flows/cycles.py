@@ -13,6 +13,7 @@ from storage.models import Pair, Program
 
 KICKOFF = timedelta(days=7)
 CHECKIN_AFTER_PROMPT = timedelta(days=7)
+CYCLE_WORD = {"monthly": "month", "biweekly": "fortnight", "weekly": "week"}
 
 
 def cycle_start(pair: Pair, program: Program, cycle: int) -> datetime:
@@ -53,3 +54,10 @@ def next_cycle_start(pair: Pair, program: Program, now: datetime) -> datetime | 
     if upcoming > cycle_count(pair, program):
         return None
     return cycle_start(pair, program, upcoming)
+
+
+def checkin_due(pair: Pair, program: Program, cycle: int) -> datetime:
+    """About a week after the prompt, or halfway through a shorter cycle."""
+    start = cycle_start(pair, program, cycle)
+    length = cycle_end(pair, program, cycle) - start
+    return start + min(CHECKIN_AFTER_PROMPT, length / 2)

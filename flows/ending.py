@@ -6,43 +6,55 @@ from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Say, Text, say
 from flows import copy
 from flows.context import FlowContext
-from flows.participants import membership, partner_in
+from flows.participants import membership, pair_members
 from storage.models import Pair, Participant
-
-END_KINDS = ("ended", "rematch", "left", "completed")
 
 
 async def end_command(event: Command, ctx: FlowContext) -> Say:
     found = await membership(ctx, event.actor)
     if found is None:
         return copy.not_enrolled()
-    if found.pair is None:
+    if not found.pairs:
         return say("You're not in a pair right now, so there is nothing to end.")
     summary = "Ending is always OK, and nobody is at fault."
+    buttons: list[Button] = []
+    for pair, partner in found.pairs:
+        suffix = f" with {partner.display_name}" if len(found.pairs) > 1 else ""
+        buttons += [
+            Button(
+                action_id="end.confirm",
+                label=f"End our pairing{suffix}",
+                value=f"{pair.id}:ended",
+                style="danger",
+            ),
+            Button(
+                action_id="end.confirm",
+                label=f"Ask for a re-match{suffix}",
+                value=f"{pair.id}:rematch",
+            ),
+        ]
+    buttons.append(Button(action_id="end.cancel", label="Keep going", value=""))
     return say(
         summary,
         Text(
             text=f"{summary} Your partner will only be told, neutrally, that the pairing has "
             "ended; never who ended it or why. Your choice is confidential."
         ),
-        Actions(
-            buttons=(
-                Button(
-                    action_id="end.confirm", label="End our pairing", value="ended", style="danger"
-                ),
-                Button(action_id="end.confirm", label="Ask for a re-match", value="rematch"),
-                Button(action_id="end.cancel", label="Keep going", value=""),
-            )
-        ),
+        Actions(buttons=tuple(buttons)),
     )
 
 
 async def confirm_end(event: ButtonAction, ctx: FlowContext) -> Say:
-    found = await membership(ctx, event.actor)
-    if found is None or found.pair is None:
-        return say("There is no active pairing to end.")
-    kind = "rematch" if event.value == "rematch" else "ended"
-    await end_pair(ctx, found.pair, ended_by=found.me, kind=kind)
+    pair_text, _, kind = event.value.partition(":")
+    pair = (
+        await ctx.repos.pairs.get(int(pair_text))
+        if pair_text.isdigit() and len(pair_text) < 10
+        else None
+    )
+    me = await _member(ctx, pair, event) if pair else None
+    if pair is None or me is None or pair.status != "active" or kind not in ("ended", "rematch"):
+        return say("That button is from a pairing that has already ended. Nothing was changed.")
+    await end_pair(ctx, pair, ended_by=me, kind=kind)
     if kind == "rematch":
         return say(
             "Done. Your pairing has ended and you'll be first in line at the next matching round."
@@ -55,16 +67,27 @@ async def cancel_end(event: ButtonAction, ctx: FlowContext) -> Say:
 
 
 async def end_pair(ctx: FlowContext, pair: Pair, *, ended_by: Participant, kind: str) -> None:
-    """End a pair. The partner hears the same neutral sentence whatever the reason, and
-    goes first at the next matching round; pending messages to the pair are cancelled."""
+    """End a pair. Both partners hear the same neutral sentence whatever the reason, both go
+    first at the next matching round, and anything still queued for the pair is cancelled.
+    Nothing stored says which partner ended it (`kind` is ended, rematch or left)."""
     pair.status, pair.ended_at, pair.end_kind = "ended", ctx.now, kind
     await ctx.repos.pairs.save(pair)
-    await ctx.repos.outbox.cancel_pending_for(f"pair:{pair.id}")
-    partner = await partner_in(ctx, pair, ended_by)
-    if partner is not None and partner.status != "left":
-        partner.priority = True
-        await ctx.repos.participants.save(partner)
-        await ctx.send_to(f"pair-ended:{pair.id}:{partner.id}", partner, copy.pair_ended())
-    if kind == "rematch":
-        ended_by.priority = True
-        await ctx.repos.participants.save(ended_by)
+    await ctx.repos.outbox.cancel_pending_for_pair(pair.id)  # type: ignore[arg-type]
+    for member in await pair_members(ctx, pair):
+        if member.status == "left" or (member.id == ended_by.id and kind == "left"):
+            continue
+        member.priority = True
+        await ctx.repos.participants.save(member)
+        await ctx.send_to(f"pair-ended:{pair.id}:{member.id}", member, copy.pair_ended())
+
+
+async def _member(ctx: FlowContext, pair: Pair, event: ButtonAction) -> Participant | None:
+    actor = event.actor
+    for member in await pair_members(ctx, pair):
+        if (member.platform, member.tenant, member.user_id) == (
+            actor.platform,
+            actor.tenant,
+            actor.user_id,
+        ):
+            return member
+    return None

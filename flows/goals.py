@@ -131,6 +131,7 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
             + (f" (due {due:%d %B})" if due else ""),
             buttons=(Button(action_id="goals.list", label="See your goals"),),
         ),
+        pair_id=found.pair.id,
     )
     return say(f"Added: “{text}”. `goals` shows your pair's list.")
 
@@ -198,6 +199,7 @@ async def nudges_due(ctx: FlowContext) -> int:
                         f"nudge:goals:{pair.id}:{owner_id}:{cycle}",
                         members[owner_id],
                         _goal_nudge(goals),
+                        pair_id=pair.id,
                     )
             finished = cycle - 1 if ctx.now < cycle_end(pair, program, cycle) else cycle
             if finished >= 1 and not await _met_in(ctx, pair.id, finished):  # type: ignore[arg-type]

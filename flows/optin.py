@@ -169,8 +169,8 @@ async def leave(event: Command, ctx: FlowContext) -> Say:
     found = await membership(ctx, event.actor)
     if found is None:
         return copy.not_enrolled()
-    if found.pair is not None:
-        await end_pair(ctx, found.pair, ended_by=found.me, kind="left")
+    for pair, _partner in found.pairs:
+        await end_pair(ctx, pair, ended_by=found.me, kind="left")
     found.me.status, found.me.left_at, found.me.priority = "left", ctx.now, False
     await ctx.repos.participants.save(found.me)
     await ctx.repos.outbox.cancel_pending_for(event.actor.key)
@@ -223,17 +223,17 @@ async def status(event: Command, ctx: FlowContext) -> Say:
     lines = [f"Program: {program.name} · you're a {role_label(me)}"]
     if me.status == "paused" and me.paused_until:
         lines.append(f"Paused until {me.paused_until:%d %B %Y}.")
-    if found.pair and found.partner:
-        lines.append(f"Your partner: {found.partner.display_name}")
-        nxt = next_cycle_start(found.pair, program, ctx.now)
+    for pair, partner in found.pairs:
+        lines.append(f"Your partner: {partner.display_name}")
+        nxt = next_cycle_start(pair, program, ctx.now)
         if nxt:
             lines.append(f"Next conversation prompt: around {nxt:%d %B %Y}")
-        goals = await ctx.repos.goals.for_pair(found.pair.id)  # type: ignore[arg-type]
+        goals = await ctx.repos.goals.for_pair(pair.id)  # type: ignore[arg-type]
         open_goals = [g for g in goals if g.done_at is None]
         lines.append(
             f"Goals: {len(open_goals)} open, {len(goals) - len(open_goals)} done (`goals`)"
         )
-    else:
+    if not found.pairs:
         lines.append("Not paired yet: you'll get an introduction when matching is approved.")
     return say(lines[0], Heading(text="Your mentoring"), Text(text="\n".join(lines)))
 

@@ -11,10 +11,14 @@ from storage.models import Pair, Participant, Program
 
 @dataclass
 class Membership:
+    """A person's enrolment. `pair`/`partner` are the first active pair; a mentor with
+    capacity for several mentees has the rest in `pairs`/`partners` too."""
+
     program: Program
     me: Participant
     pair: Pair | None
     partner: Participant | None
+    pairs: list[tuple[Pair, Participant]]
 
 
 async def membership(ctx: FlowContext, actor: Actor) -> Membership | None:
@@ -26,10 +30,13 @@ async def membership(ctx: FlowContext, actor: Actor) -> Membership | None:
         program = await ctx.repos.programs.get(me.program_id)
         if program is None or not program.active:
             continue
-        pairs = await ctx.repos.pairs.active_for(me.id)  # type: ignore[arg-type]
-        pair = pairs[0] if pairs else None
-        partner = await partner_in(ctx, pair, me) if pair else None
-        return Membership(program, me, pair, partner)
+        pairs = []
+        for pair in await ctx.repos.pairs.active_for(me.id):  # type: ignore[arg-type]
+            partner = await partner_in(ctx, pair, me)
+            if partner is not None:
+                pairs.append((pair, partner))
+        first, first_partner = pairs[0] if pairs else (None, None)
+        return Membership(program, me, first, first_partner, pairs)
     return None
 
 

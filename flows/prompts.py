@@ -77,7 +77,7 @@ async def _send_prompt(ctx: FlowContext, program: Program, pair: Pair, cycle: in
     if await ctx.repos.outbox.exists(key):
         return False
     mentor, mentee = await pair_members(ctx, pair)
-    if "paused" in (mentor.status, mentee.status):
+    if {mentor.status, mentee.status} != {"active"}:
         return False
     history = await ctx.repos.pair_prompts.for_pair(pair.id)  # type: ignore[arg-type]
     lead = mentee if pair.two_way and cycle % 2 == 0 else mentor

@@ -147,5 +147,6 @@ async def _ask(
                     ),
                 ),
             ),
+            pair_id=pair.id,
         )
     return queued

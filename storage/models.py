@@ -204,6 +204,7 @@ class OutboxItem(SQLModel, table=True):
     address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     message: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     recipient: str | None = Field(default=None, max_length=240, index=True)
+    pair_id: int | None = Field(default=None, index=True)  # cancelled together if the pair ends
     # pending | sending (claimed by a dispatcher until `claimed_until`) | sent | failed | cancelled
     status: str = Field(default="pending", max_length=10)
     attempts: int = 0

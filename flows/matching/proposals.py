@@ -39,23 +39,49 @@ async def admin_match(event: Command, ctx: FlowContext) -> Say:
 
 
 async def approve_button(event: ButtonAction, ctx: FlowContext) -> Say:
-    program = await current_program(ctx)
-    return copy.no_program() if program is None else await approve(ctx, program)
+    program = await _program_of_round(ctx, event.value)
+    return _superseded() if program is None else await approve(ctx, program)
 
 
 async def discard_button(event: ButtonAction, ctx: FlowContext) -> Say:
+    program = await _program_of_round(ctx, event.value)
+    return _superseded() if program is None else await discard(ctx, program)
+
+
+async def _program_of_round(ctx: FlowContext, round_id: str) -> Program | None:
+    """The program whose *open* proposal is the one on the button, so an old preview's
+    button can never approve a later proposal the admin hasn't seen."""
     program = await current_program(ctx)
-    return copy.no_program() if program is None else await discard(ctx, program)
+    open_round = await ctx.repos.pairs.open_round(program.id) if program else None  # type: ignore[arg-type]
+    return program if open_round and str(open_round.id) == round_id else None
+
+
+def _superseded() -> Say:
+    return say(
+        "That proposal is no longer open (it was approved, discarded or replaced). Nothing changed."
+    )
+
+
+async def available(ctx: FlowContext, program: Program) -> dict[int, tuple[Participant, int]]:
+    """Who can take another pair, and how many: a mentor up to the program's capacity,
+    everyone else only while unpaired."""
+    spare = {}
+    for person, load in await ctx.repos.participants.pool_with_load(program.id):  # type: ignore[arg-type]
+        room = program.mentor_capacity - load if person.role == "mentor" else 1 - load
+        if room > 0:
+            spare[person.id] = (person, room)
+    return spare  # type: ignore[return-value]
 
 
 async def propose(ctx: FlowContext, program: Program, seed: int) -> Say:
     previous = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
     if previous is not None:
         previous.status, previous.decided_at = "discarded", ctx.now
-    pool = await ctx.repos.participants.unpaired_pool(program.id)  # type: ignore[arg-type]
+    spare = await available(ctx, program)
+    pool = [person for person, _room in spare.values()]
     if len(pool) < 2:
         return say("Not enough people are waiting to be matched yet (fewer than two).")
-    candidates, managers, people = await _candidates(ctx, program, pool)
+    candidates, managers, people = await _candidates(ctx, program, spare)
     result = solve(candidates, managers=managers, at=ctx.now, seed=seed)
     log.info("matching program %s with seed %s: %s pairs", program.id, seed, len(result.matches))
     by_id = {p.id: p for p in pool}
@@ -75,7 +101,8 @@ async def propose(ctx: FlowContext, program: Program, seed: int) -> Say:
         program_id=program.id, seed=seed, unmatched=list(result.unmatched), created_at=ctx.now
     )
     await ctx.repos.pairs.save_round(match_round, proposals)
-    return _preview(program, match_round, proposals, by_id)
+    unchecked = sum(1 for p in pool if p.id not in people or people[p.id].job_level is None)  # type: ignore[arg-type]
+    return _preview(program, match_round, proposals, by_id, unchecked=unchecked)
 
 
 def _preview(
@@ -83,6 +110,8 @@ def _preview(
     match_round: MatchRound,
     proposals: list[ProposedPair],
     by_id: dict[int, Participant],
+    *,
+    unchecked: int = 0,
 ) -> Say:
     lines = []
     for p in proposals:
@@ -108,6 +137,13 @@ def _preview(
                 + ", ".join(unmatched)
             )
         )
+    if unchecked:
+        blocks.append(
+            Text(
+                text=f"{unchecked} of these people have no job level in the roster, so seniority "
+                "and reporting lines could not be checked for them (`upward roster import`)."
+            )
+        )
     blocks.append(
         Text(
             text="Nobody is told anything until you approve. `admin match drop N` removes one pair."
@@ -116,8 +152,13 @@ def _preview(
     blocks.append(
         Actions(
             buttons=(
-                Button(action_id="match.approve", label="Approve and introduce", style="primary"),
-                Button(action_id="match.discard", label="Discard"),
+                Button(
+                    action_id="match.approve",
+                    label="Approve and introduce",
+                    value=str(match_round.id),
+                    style="primary",
+                ),
+                Button(action_id="match.discard", label="Discard", value=str(match_round.id)),
             )
         )
     )
@@ -150,10 +191,12 @@ async def approve(ctx: FlowContext, program: Program) -> Say:
     match_round = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
     if match_round is None:
         return say("There is no proposal to approve. Run `admin match` first.")
-    waiting = {p.id: p for p in await ctx.repos.participants.unpaired_pool(program.id)}  # type: ignore[arg-type]
+    # Re-checked now: people may have left, paused or been paired since the preview.
+    spare = await available(ctx, program)
     introduced, left_out = 0, set(match_round.unmatched)
     for proposal in await ctx.repos.pairs.proposals(match_round.id):  # type: ignore[arg-type]
-        mentor, mentee = waiting.get(proposal.mentor_id), waiting.get(proposal.mentee_id)
+        mentor, _ = spare.get(proposal.mentor_id, (None, 0))
+        mentee, _ = spare.get(proposal.mentee_id, (None, 0))
         if proposal.dropped or mentor is None or mentee is None:
             left_out.update({proposal.mentor_id, proposal.mentee_id})
             continue
@@ -171,10 +214,12 @@ async def approve(ctx: FlowContext, program: Program) -> Say:
         for person in (mentor, mentee):
             person.priority = False
             await ctx.repos.participants.save(person)
-        # A mentor with capacity for several mentees stays in the pool for the next pair.
-        if program.mentor_capacity <= 1:
-            waiting.pop(mentor.id, None)  # type: ignore[arg-type]
-        waiting.pop(mentee.id, None)  # type: ignore[arg-type]
+        for person in (mentor, mentee):
+            person_id, room = person.id, spare[person.id][1]  # type: ignore[index]
+            if room > 1:
+                spare[person_id] = (person, room - 1)  # type: ignore[index]
+            else:
+                spare.pop(person_id)  # type: ignore[arg-type]
         await introduce(ctx, pair, mentor, mentee, program)
         introduced += 1
     unmatched = await _tell_unmatched(ctx, match_round, left_out)
@@ -205,9 +250,10 @@ async def _tell_unmatched(ctx: FlowContext, match_round: MatchRound, ids: set[in
 
 
 async def _candidates(
-    ctx: FlowContext, program: Program, pool: list[Participant]
+    ctx: FlowContext, program: Program, spare: dict[int, tuple[Participant, int]]
 ) -> tuple[list[Candidate], dict[str, str | None], dict[int, Person]]:
     """The solver's view of the pool: roster facts, confidential exclusions, history."""
+    pool = [person for person, _room in spare.values()]
     history = await ctx.repos.pairs.history()
     roster: dict[str, Person] = {}
     for platform, tenant in {(p.platform, p.tenant) for p in pool}:
@@ -240,7 +286,7 @@ async def _candidates(
                 department=person.department if person else None,
                 excluded=frozenset(e for e in excluded if e),
                 past_partners=frozenset(b if a == key else a for a, b in history if key in (a, b)),
-                capacity=program.mentor_capacity,
+                capacity=spare[participant.id][1],  # type: ignore[index]
                 priority=participant.priority,
             )
         )

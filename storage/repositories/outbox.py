@@ -26,6 +26,7 @@ class Outbox:
         not_before: datetime,
         created_at: datetime,
         recipient: str | None = None,
+        pair_id: int | None = None,
     ) -> bool:
         """Queue one message; False (and nothing written) if this key was queued before."""
         return await insert_ignore(
@@ -39,6 +40,7 @@ class Outbox:
                 "not_before": not_before,
                 "created_at": created_at,
                 "recipient": recipient,
+                "pair_id": pair_id,
                 "status": "pending",
                 "attempts": 0,
             },
@@ -110,6 +112,15 @@ class Outbox:
         statement = (
             update(OutboxItem)
             .where(col(OutboxItem.recipient) == recipient, col(OutboxItem.status) == "pending")
+            .values(status="cancelled")
+        )
+        result = await self._s.exec(statement)  # type: ignore[call-overload]
+        return int(result.rowcount)
+
+    async def cancel_pending_for_pair(self, pair_id: int) -> int:
+        statement = (
+            update(OutboxItem)
+            .where(col(OutboxItem.pair_id) == pair_id, col(OutboxItem.status) == "pending")
             .values(status="cancelled")
         )
         result = await self._s.exec(statement)  # type: ignore[call-overload]

@@ -52,21 +52,17 @@ class Participants:
 
     async def unpaired_pool(self, program_id: int) -> list[Participant]:
         """Active (not paused) participants who are not in an active pair."""
-        paired = (
-            select(Pair.mentor_id)
-            .where(Pair.status == "active")
-            .union(select(Pair.mentee_id).where(Pair.status == "active"))
-        )
-        query = (
-            select(Participant)
-            .where(
-                Participant.program_id == program_id,
-                Participant.status == "active",
-                col(Participant.id).not_in(paired),
-            )
-            .order_by(Participant.id)
-        )
-        return list((await self._s.exec(query)).all())
+        return [p for p, load in await self.pool_with_load(program_id) if load == 0]
+
+    async def pool_with_load(self, program_id: int) -> list[tuple[Participant, int]]:
+        """Active participants with how many active pairs each is in."""
+        people = await self.in_program(program_id, statuses=("active",))
+        pairs = (await self._s.exec(select(Pair).where(Pair.status == "active"))).all()
+        load: dict[int, int] = {}
+        for pair in pairs:
+            for member in (pair.mentor_id, pair.mentee_id):
+                load[member] = load.get(member, 0) + 1
+        return [(p, load.get(p.id, 0)) for p in people]  # type: ignore[arg-type]
 
     async def paused_until_before(self, today: date) -> list[Participant]:
         query = select(Participant).where(

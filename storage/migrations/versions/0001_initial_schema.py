@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:50:32.268369
+Create Date: 2026-11-22 03:05:32.210446
 """
 
 from collections.abc import Sequence
@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('address', sa.JSON(), nullable=False),
     sa.Column('message', sa.JSON(), nullable=False),
     sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=240), nullable=True),
+    sa.Column('pair_id', sa.Integer(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('not_before', sa.DateTime(timezone=True), nullable=False),
@@ -59,6 +60,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outboxitem', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['status', 'not_before'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outboxitem_pair_id'), ['pair_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxitem_recipient'), ['recipient'], unique=False)
 
     op.create_table('person',
@@ -321,6 +323,7 @@ def downgrade() -> None:
     op.drop_table('person')
     with op.batch_alter_table('outboxitem', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outboxitem_recipient'))
+        batch_op.drop_index(batch_op.f('ix_outboxitem_pair_id'))
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outboxitem')
