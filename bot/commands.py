@@ -10,7 +10,6 @@ ALIASES = {
     "quit": "leave",
     "checkins": "checkin",
     "goal": "goals",
-    "my-data": "export",
 }
 PREFIX = "mentoring"
 

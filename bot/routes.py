@@ -47,7 +47,7 @@ def due_jobs() -> list[tuple[str, DueJob]]:
         ("resume", optin.resume_due),
         ("prompts", prompts.due),
         ("checkins", checkins.due),
+        ("reviews", reviews.due),  # completes finished pairs before anyone is nudged
         ("nudges", goals.nudges_due),
-        ("reviews", reviews.due),
         ("digests", digests.due),
     ]

@@ -7,7 +7,7 @@ from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowF
 from flows import copy
 from flows.context import FlowContext
 from flows.cycles import checkin_due, current_cycle
-from flows.participants import membership, pair_members
+from flows.participants import membership, pair_members, parse_id
 from storage.models import CheckIn, Pair, Participant
 
 THEMES: dict[str, str] = {
@@ -190,7 +190,7 @@ async def _author_and_pair(
     ctx: FlowContext, actor, pair_id: str
 ) -> tuple[Participant | None, Pair | None]:  # type: ignore[no-untyped-def]
     """The author and their pair, only if the author really is one of its partners."""
-    pair = await ctx.repos.pairs.get(int(pair_id)) if pair_id.isdigit() else None
+    pair = await ctx.repos.pairs.get(number) if (number := parse_id(pair_id)) else None
     if pair is None:
         return None, None
     for member in await pair_members(ctx, pair):

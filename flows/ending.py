@@ -6,7 +6,7 @@ from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Say, Text, say
 from flows import copy
 from flows.context import FlowContext
-from flows.participants import membership, pair_members
+from flows.participants import membership, pair_members, parse_id
 from storage.models import Pair, Participant
 
 
@@ -46,11 +46,7 @@ async def end_command(event: Command, ctx: FlowContext) -> Say:
 
 async def confirm_end(event: ButtonAction, ctx: FlowContext) -> Say:
     pair_text, _, kind = event.value.partition(":")
-    pair = (
-        await ctx.repos.pairs.get(int(pair_text))
-        if pair_text.isdigit() and len(pair_text) < 10
-        else None
-    )
+    pair = await ctx.repos.pairs.get(number) if (number := parse_id(pair_text)) else None
     me = await _member(ctx, pair, event) if pair else None
     if pair is None or me is None or pair.status != "active" or kind not in ("ended", "rematch"):
         return say("That button is from a pairing that has already ended. Nothing was changed.")

@@ -20,8 +20,8 @@ from bot.messages import (
 )
 from flows import copy
 from flows.context import FlowContext
-from flows.cycles import current_cycle, cycle_end
-from flows.participants import Membership, membership, pair_members
+from flows.cycles import current_cycle, cycle_end, program_end
+from flows.participants import Membership, membership, pair_members, parse_id
 from storage.models import Goal
 
 GOAL_LIMIT = 300
@@ -170,7 +170,7 @@ async def list_button(event: ButtonAction, ctx: FlowContext) -> Say:
 
 async def mark_done(event: ButtonAction, ctx: FlowContext) -> Say:
     found = await membership(ctx, event.actor)
-    goal = await ctx.repos.goals.get(int(event.value)) if event.value.isdigit() else None
+    goal = await ctx.repos.goals.get(number) if (number := parse_id(event.value)) else None
     if found is None or found.pair is None or goal is None or goal.pair_id != found.pair.id:
         return say("That goal isn't one of your pair's. Nothing was changed.")
     if goal.done_at is None:
@@ -201,6 +201,8 @@ async def nudges_due(ctx: FlowContext) -> int:
                         _goal_nudge(goals),
                         pair_id=pair.id,
                     )
+            if ctx.now >= program_end(pair, program):
+                continue
             finished = cycle - 1 if ctx.now < cycle_end(pair, program, cycle) else cycle
             if finished >= 1 and not await _met_in(ctx, pair.id, finished):  # type: ignore[arg-type]
                 mentor, mentee = members[pair.mentor_id], members[pair.mentee_id]

@@ -26,6 +26,11 @@ MAX_PAUSE_DAYS = 120
 
 async def join(event: Command, ctx: FlowContext) -> Say | ShowForm:
     program = await current_program(ctx, event.args[0] if event.args else None)
+    if program is None and event.args:
+        names = ", ".join(f"`{p.slug}`" for p in await ctx.repos.programs.active())
+        return say(
+            f"There is no open program called `{event.args[0]}`. Open programs: {names or 'none'}."
+        )
     if program is None:
         return copy.no_program()
     existing = await ctx.repos.participants.find(program.id, *_key(event.actor))  # type: ignore[arg-type]
@@ -41,7 +46,8 @@ def join_form(program: Program, timezone: str) -> Form:
     return Form(
         form_id="join",
         title="Join the program",
-        intro=f"{program.name}: the program agreement\n{copy.AGREEMENT}",
+        intro=f"{program.name}: the program agreement\n{copy.AGREEMENT}\n\n"
+        f"*Who can see what*\n{copy.who_sees_what_text()}",
         fields=(
             FormField(id="role", label="Your role", type="select", options=ROLES),
             FormField(
@@ -243,7 +249,9 @@ async def help_(event: Command, ctx: FlowContext) -> Say:
 
 
 async def first_contact(event: FirstContact, ctx: FlowContext) -> list[Say]:
-    """Installed or first message: say hello, and store a display name for the roster."""
+    """Installed or first message: remember how to reach the person later, say hello."""
+    if event.address:
+        await ctx.repos.contacts.remember(*_key(event.actor), event.address, ctx.now)
     await ctx.repos.people.upsert(
         *_key(event.actor), **({"display_name": event.display_name} if event.display_name else {})
     )

@@ -54,3 +54,8 @@ async def pair_members(ctx: FlowContext, pair: Pair) -> tuple[Participant, Parti
 
 def role_label(participant: Participant) -> str:
     return {"mentor": "mentor", "mentee": "mentee", "two_way": "two-way partner"}[participant.role]
+
+
+def parse_id(text: str) -> int | None:
+    """A database id from a button value or form state; None for anything else."""
+    return int(text) if text.isdigit() and len(text) < 10 else None

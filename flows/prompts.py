@@ -11,7 +11,7 @@ import yaml
 
 from bot.messages import Actions, Button, Heading, Message, Text
 from flows.context import FlowContext
-from flows.cycles import current_cycle
+from flows.cycles import CYCLE_WORD, current_cycle
 from flows.participants import pair_members
 from storage.models import Pair, PairPrompt, Participant, Program
 
@@ -52,11 +52,12 @@ def choose(
     def score(prompt: Prompt) -> tuple[int, str]:
         points = 3 * len(prompt.topics & topics)
         points += 2 if prompt.focus == focus else (1 if prompt.focus == "general" else 0)
-        points += 2 if senior_leads and prompt.lead == "either" else 0
         tiebreak = hashlib.sha256(f"{pair_id}:{prompt.id}".encode()).hexdigest()
         return points, tiebreak
 
     allowed = [p for p in prompts if p.id not in used and not (p.topics & off_limits)]
+    if senior_leads:  # junior-voiced prompts ("I'll show you…") don't suit a senior lead
+        allowed = [p for p in allowed if p.lead == "either"] or allowed
     return max(allowed, key=score, default=None)
 
 
@@ -92,7 +93,7 @@ async def _send_prompt(ctx: FlowContext, program: Program, pair: Pair, cycle: in
     )
     if prompt is None:
         return False
-    message = prompt_message(prompt, cycle, lead, two_way=pair.two_way)
+    message = prompt_message(prompt, cycle, lead, two_way=pair.two_way, cadence=program.cadence)
     # Queue first: the outbox key decides which of two overlapping ticks owns this prompt.
     if not await ctx.send_to_pair(key, mentor, mentee, pair.id, message):  # type: ignore[arg-type]
         return False
@@ -102,14 +103,17 @@ async def _send_prompt(ctx: FlowContext, program: Program, pair: Pair, cycle: in
     return True
 
 
-def prompt_message(prompt: Prompt, cycle: int, lead: Participant, *, two_way: bool) -> Message:
+def prompt_message(
+    prompt: Prompt, cycle: int, lead: Participant, *, two_way: bool, cadence: str
+) -> Message:
     who = f"{lead.display_name} leads this one." if two_way else f"{lead.display_name}, you lead."
+    word = CYCLE_WORD.get(cadence, "cycle")
     return Message(
-        summary=f"Conversation starter for month {cycle}: {prompt.text}",
+        summary=f"Conversation starter for {word} {cycle}: {prompt.text}",
         blocks=(
-            Heading(text=f"Conversation starter · month {cycle}"),
+            Heading(text=f"Conversation starter · {word} {cycle}"),
             Text(text=prompt.text),
-            Text(text=who + " Find 45 minutes this month; a private check-in follows in a week."),
+            Text(text=f"{who} Find 45 minutes this {word}; a private check-in follows."),
             Actions(buttons=(Button(action_id="goals.add", label="Add a goal"),)),
         ),
     )

@@ -9,7 +9,7 @@ from flows.checkins import SCALE
 from flows.context import FlowContext
 from flows.cycles import cycle_end, midpoint_cycle, program_end
 from flows.digests import pilot_report_due
-from flows.participants import pair_members
+from flows.participants import pair_members, parse_id
 from storage.models import Pair, Participant, Review
 
 STAGES = {"midpoint": "Midpoint review", "final": "Final review"}
@@ -91,7 +91,7 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
 async def _author_and_pair(
     ctx: FlowContext, event: ButtonAction | FormSubmission, pair_id: str
 ) -> tuple[Participant | None, Pair | None]:
-    pair = await ctx.repos.pairs.get(int(pair_id)) if pair_id.isdigit() else None
+    pair = await ctx.repos.pairs.get(number) if (number := parse_id(pair_id)) else None
     if pair is None:
         return None, None
     actor = event.actor

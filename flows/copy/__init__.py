@@ -83,6 +83,10 @@ def help_message(*, prefix: str = "Here is what I can do:", admin: bool = False)
     return say(prefix, Text(text=prefix), Text(text=body))
 
 
+def who_sees_what_text() -> str:
+    return "\n".join(f"• {who}: {what}" for who, what in WHO_SEES_WHAT)
+
+
 def who_sees_what_blocks() -> tuple[Heading, Fields]:
     return Heading(text="Who can see what"), Fields(items=WHO_SEES_WHAT)
 

@@ -11,6 +11,7 @@ from flows import copy
 from flows.context import FlowContext
 from flows.intros import introduce
 from flows.matching.solver import Candidate, Match, solve
+from flows.participants import parse_id
 from flows.programs import current_program
 from storage.models import MatchRound, Pair, Participant, Person, Program, ProposedPair
 
@@ -29,7 +30,7 @@ async def admin_match(event: Command, ctx: FlowContext) -> Say:
         return await discard(ctx, program)
     if sub == "drop":
         return await drop(ctx, program, event.args[1] if len(event.args) > 1 else "")
-    if sub and not sub.isdigit():
+    if sub and parse_id(sub) is None:
         return say(
             "Use `admin match`, `admin match drop N`, `admin match approve` "
             "or `admin match discard`."

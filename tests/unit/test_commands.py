@@ -46,7 +46,6 @@ def test_examples(text: str, expected: tuple[str, tuple[str, ...]]) -> None:
         ("QUIT", "leave"),
         ("checkins", "checkin"),
         ("goal", "goals"),
-        ("my-data", "export"),
         ("/mentoring quit", "leave"),
     ],
 )
