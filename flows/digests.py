@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.events import Command
 from bot.messages import Say, say
+from bot.timing import add_months
 from flows import copy
 from flows.anonymity import (
     CheckinFact,
@@ -22,25 +23,23 @@ from flows.anonymity import (
     render_digest,
 )
 from flows.checkins import THEMES
-from flows.context import FlowContext
+from flows.context import FlowContext, actor_of
 from flows.programs import current_program
-from storage.models import Digest, Program
-
-ON_DEMAND_WINDOW = timedelta(days=30)
+from storage.models import Digest, Program, Review
 
 
 async def gather(
     ctx: FlowContext, program: Program, since: datetime, until: datetime
 ) -> DigestInput:
-    people = await ctx.repos.participants.in_program(program.id)  # type: ignore[arg-type]
-    roles = {
-        p.id: p.role
-        for p in await ctx.repos.participants.in_program(
-            program.id, statuses=("active", "paused", "left")
-        )
-    }  # type: ignore[arg-type]
+    """Facts for one period: check-ins and reviews given in it, goals as they stood at its end."""
+    everyone = await ctx.repos.participants.in_program(
+        program.id, statuses=("active", "paused", "left")
+    )  # type: ignore[arg-type]
+    roles = {p.id: p.role for p in everyone}
+    admins = {p.id for p in everyone if ctx.policy.is_admin(actor_of(p))}
     pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
-    pair_ids = [p.id for p in pairs]
+    pair_ids: list[int] = [p.id for p in pairs]  # type: ignore[misc]
+    in_period = lambda moment: since <= moment < until  # noqa: E731
     checkins = [
         CheckinFact(
             pair_id=c.pair_id,
@@ -51,13 +50,20 @@ async def gather(
             themes=frozenset(c.themes),
             energy=c.energy,
         )
-        for c in await ctx.repos.checkins.for_pairs(pair_ids)  # type: ignore[arg-type]
-        if since <= c.submitted_at.astimezone(UTC) < until
+        for c in await ctx.repos.checkins.for_pairs(pair_ids)
+        if in_period(c.submitted_at)
     ]
     goals = [
-        GoalFact(pair_id=g.pair_id, done=g.done_at is not None)
+        GoalFact(pair_id=g.pair_id, done=g.done_at is not None and g.done_at < until)
         for g in await ctx.repos.goals.for_pairs(pair_ids)
-    ]  # type: ignore[arg-type]
+        if g.created_at < until
+    ]
+    latest: dict[tuple[int, int], Review] = {}  # final answers replace midpoint ones
+    for review in await ctx.repos.reviews.for_pairs(pair_ids):
+        if in_period(review.submitted_at):
+            key = (review.pair_id, review.participant_id)
+            if key not in latest or review.stage == "final":
+                latest[key] = review
     reviews = [
         ReviewFact(
             pair_id=r.pair_id,
@@ -66,16 +72,22 @@ async def gather(
             confidence_now=r.confidence_now,
             again=r.again,
         )
-        for r in await ctx.repos.reviews.for_pairs(pair_ids)  # type: ignore[arg-type]
+        for r in latest.values()
     ]
     return DigestInput(
         k=program.anonymity_threshold,
-        participants=len(people),
+        participants=sum(1 for p in everyone if p.status != "left"),
         active_pairs=sum(1 for p in pairs if p.status == "active"),
         checkins=tuple(checkins),
         goals=tuple(goals),
         reviews=tuple(reviews),
         themes=THEMES,
+        # An admin who is also a participant must not read their own pair back out.
+        exclude_pairs=frozenset(
+            p.id
+            for p in pairs
+            if p.mentor_id in admins or p.mentee_id in admins  # type: ignore[misc]
+        ),
     )
 
 
@@ -88,8 +100,10 @@ async def publish(
     title: str,
     since: datetime,
     until: datetime,
+    request: str = "",
 ) -> int:
-    """Snapshot the figures for `period` once, then post them to every admin channel."""
+    """Snapshot the figures for `period` once, then post them to every admin channel.
+    `request` distinguishes an admin's repeat request (same frozen figures, posted again)."""
     snapshot = await ctx.repos.digests.find(program.id, period)  # type: ignore[arg-type]
     if snapshot is None:
         figures = compute_figures(await gather(ctx, program, since, until))
@@ -106,35 +120,47 @@ async def publish(
     queued = 0
     for channel in ctx.policy.channels():
         queued += await ctx.send(
-            f"digest:{program.id}:{period}:{channel.platform}:{channel.channel_id}",
+            f"digest:{program.id}:{period}:{channel.platform}:{channel.channel_id}{request}",
             channel,
             message,
         )
     return queued
 
 
+def last_closed_month(now: datetime) -> tuple[datetime, datetime]:
+    this_month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (this_month - timedelta(days=1)).replace(day=1), this_month
+
+
+async def publish_month(ctx: FlowContext, program: Program, request: str = "") -> int | None:
+    """The digest of the last full calendar month, or None if no pair existed yet then."""
+    since, until = last_closed_month(ctx.now)
+    pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
+    if not any(p.started_at < until for p in pairs):
+        return None
+    return await publish(
+        ctx,
+        program,
+        period=f"{since:%Y-%m}",
+        label=f"{since:%B %Y}",
+        title=f"{program.name}: monthly digest",
+        since=since,
+        until=until,
+        request=request,
+    )
+
+
 async def due(ctx: FlowContext) -> int:
     """Tick job: early each month, the digest of the month before, for programs with pairs."""
     queued = 0
-    this_month = ctx.now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    last_month = (this_month - timedelta(days=1)).replace(day=1)
     for program in await ctx.repos.programs.active():
-        pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
-        if not any(p.started_at.astimezone(UTC) < this_month for p in pairs):
-            continue
-        queued += await publish(
-            ctx,
-            program,
-            period=f"{last_month:%Y-%m}",
-            label=f"{last_month:%B %Y}",
-            title=f"{program.name}: monthly digest",
-            since=last_month,
-            until=this_month,
-        )
+        queued += await publish_month(ctx, program) or 0
     return queued
 
 
 async def admin_digest(event: Command, ctx: FlowContext) -> Say:
+    """Posts the last full month's digest. Always a closed, frozen period: two digests over
+    overlapping windows could be subtracted to isolate a single pair's answers."""
     program = await current_program(ctx)
     if program is None:
         return copy.no_program()
@@ -142,16 +168,16 @@ async def admin_digest(event: Command, ctx: FlowContext) -> Say:
         return say(
             "No admin channel is configured (UPWARD_ADMIN_CHANNELS), so there is nowhere to post."
         )
-    queued = await publish(
-        ctx,
-        program,
-        period=f"on-demand:{ctx.now:%Y-%m-%dT%H:%M}",
-        label=f"the 30 days to {ctx.now:%d %B %Y}",
-        title=f"{program.name}: digest",
-        since=ctx.now - ON_DEMAND_WINDOW,
-        until=ctx.now + timedelta(seconds=1),
-    )
-    return say(f"Digest posted to {queued} admin channel(s).")
+    queued = await publish_month(ctx, program, request=f":asked:{ctx.now:%Y-%m-%dT%H:%M}")
+    if queued is None:
+        _, until = last_closed_month(ctx.now)
+        first = add_months(until, 1)
+        return say(
+            f"The first digest covers a full calendar month of pairs; it will be ready on "
+            f"{first:%d %B %Y}."
+        )
+    since, _ = last_closed_month(ctx.now)
+    return say(f"The digest for {since:%B %Y} was posted to the admin channel.")
 
 
 async def pilot_report_due(ctx: FlowContext, program: Program) -> int:

@@ -514,7 +514,7 @@ def _build_programme(pool: Sequence[Candidate], edges: Sequence[Match], seed: in
 
 
 def _jittered_scores(edges: Sequence[Match], seed: int) -> np.ndarray:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - tie-breaking, not security
     return np.array([e.score + rng.random() * TIE_BREAK_JITTER for e in edges])
 
 
