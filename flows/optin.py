@@ -93,6 +93,12 @@ async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErro
     if program is None or not program.active:
         return copy.no_program()
     answers, errors = _validate_join(event.values, program)
+    answers["avoid"], unknown = await _resolve_people(ctx, program, event.actor, answers["avoid"])
+    if unknown:
+        errors["avoid"] = (
+            f"I couldn't find {', '.join(unknown)}. Use their name, email or user id as it "
+            "appears in your workspace, or leave this empty."
+        )
     if errors:
         return FormErrors(errors=errors)
     participant = await ctx.repos.participants.find(program.id, *_key(event.actor))  # type: ignore[arg-type]
@@ -149,6 +155,28 @@ def _validate_join(
         "timezone": timezone,
         "avoid": [a for a in avoid if a][:20],
     }, errors
+
+
+async def _resolve_people(
+    ctx: FlowContext, program: Program, actor: Actor, entries: list[str]
+) -> tuple[list[str], list[str]]:
+    """Names, emails or user ids as user ids in the same workspace, and the ones not found.
+    An exclusion that silently matches nobody would be a promise not kept."""
+    if not entries:
+        return [], []
+    lookup: dict[str, str] = {}
+    for person in await ctx.repos.people.in_tenant(actor.platform, actor.tenant):
+        for alias in (person.user_id, person.email, person.display_name):
+            if alias:
+                lookup[alias.lower()] = person.user_id
+    for participant in await ctx.repos.participants.in_program(
+        program.id, statuses=("active", "paused", "left")
+    ):  # type: ignore[arg-type]
+        if (participant.platform, participant.tenant) == (actor.platform, actor.tenant):
+            for alias in (participant.user_id, participant.display_name):
+                lookup[alias.lower()] = participant.user_id
+    found = [lookup[e.lower()] for e in entries if e.lower() in lookup]
+    return sorted(set(found)), [e for e in entries if e.lower() not in lookup]
 
 
 def _one(value: str | list[str] | None) -> str | None:

@@ -142,37 +142,72 @@ def program_form(program: Program | None) -> Form:
                 type="number",
                 initial=initial(program and program.anonymity_threshold) or "5",
             ),
-            FormField(id="pilot", label="This is a pilot", type="checkbox", required=False),
+            FormField(
+                id="pilot",
+                label="This is a pilot",
+                type="checkbox",
+                required=False,
+                options=(
+                    Option(value="yes", label="This is a pilot (an end-of-pilot report follows)"),
+                ),
+                initial="yes" if program is not None and program.pilot else None,
+            ),
+            FormField(
+                id="support",
+                label="Where people can find support after a heavy conversation",
+                type="long_text",
+                required=False,
+                max_length=1000,
+                initial=None if program is None else program.support or None,
+            ),
         ),
         submit_label="Save",
     )
 
 
 async def submit_program(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
-    values = {k: v for k, v in event.values.items()}
+    values = {
+        k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in event.values.items()
+    }
     topics_text = str(values.get("topics", ""))
     labels = [t.strip() for t in topics_text.replace("\n", ",").split(",") if t.strip()]
+    existing = await ctx.repos.programs.by_slug(str(values.get("slug", "")).strip().lower())
+    # Editing keeps each topic's id, so what people already chose still matches.
+    known = {label: topic_id for topic_id, label in (existing.topics if existing else {}).items()}
     data = {
         "name": str(values.get("name", "")).strip(),
         "slug": str(values.get("slug", "")).strip().lower(),
         "focus": values.get("focus", ""),
-        "topics": {_topic_id(label): label for label in labels},
+        "topics": {known.get(label) or _topic_id(label): label for label in labels},
         "cadence": values.get("cadence") or "monthly",
         "duration_months": values.get("duration_months") or 6,
         "mentor_capacity": values.get("mentor_capacity") or 1,
         "anonymity_threshold": values.get("anonymity_threshold") or 5,
-        "pilot": values.get("pilot") in ("true", "yes", "on", ["pilot"], ["true"]),
+        "pilot": values.get("pilot") in ("true", "yes", "on"),
+        "support": str(values.get("support") or "").strip(),
     }
     try:
         spec = ProgramSpec.model_validate(data)
     except ValidationError as exc:
         return FormErrors(errors={str(e["loc"][0]): _friendly(e) for e in exc.errors()})
+    if existing is not None:
+        in_use = await _topics_in_use(ctx, existing)
+        dropped = sorted(existing.topics[t] for t in in_use - set(spec.topics))
+        if dropped:
+            return FormErrors(
+                errors={"topics": f"People have chosen {', '.join(dropped)}: keep them."}
+            )
     program, created = await save_program(ctx, spec)
     verb = "created" if created else "updated"
     return say(
         f"Program “{program.name}” {verb}: {len(program.topics)} topics, {program.cadence}, "
         f"{program.duration_months} months, k = {program.anonymity_threshold}."
     )
+
+
+async def _topics_in_use(ctx: FlowContext, program: Program) -> set[str]:
+    people = await ctx.repos.participants.in_program(program.id)  # type: ignore[arg-type]
+    return {t for p in people for t in (*p.offers, *p.wants, *p.off_limits)}
 
 
 def _topic_id(label: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlmodel import select
+
 from bot.errors import PermanentDeliveryError
 from bot.messages import FormErrors, ShowForm
 from flows.roster import import_roster
+from storage.models import Program
 from tests.conftest import ADMIN
 from tests.helpers import join, matched, text_of
 
@@ -85,3 +88,25 @@ async def test_roster_import_reports_bad_rows_and_keeps_good_ones(app):
 async def test_help_lists_admin_commands_only_for_admins(session, program):
     assert "admin match" not in text_of(await session.say("ann", "help"))
     assert "admin match" in text_of(await session.say(ADMIN, "help"))
+
+
+async def test_editing_a_program_keeps_topic_ids_support_and_pilot(session, program, app):
+    await join(session, "ann", offers=["data_literacy"], wants=["career_growth"])
+    form = next(
+        r.form
+        for r in await session.say(ADMIN, "admin program upward-pilot")
+        if isinstance(r, ShowForm)
+    )
+    values = {f.id: f.initial for f in form.fields if f.initial is not None}
+    assert values["pilot"] == "yes" and "wellbeing team" in values["support"]
+
+    dropped = {**values, "topics": "AI tools, Social media"}
+    bad = await session.submit(ADMIN, dropped)
+    assert isinstance(bad[0], FormErrors) and "Data & analytics" in bad[0].errors["topics"]
+
+    text = text_of(await session.submit(ADMIN, {**values, "name": "Upward pilot 2027"}))
+    assert "“Upward pilot 2027” updated" in text
+    async with app.db.session() as s:
+        saved = (await s.exec(select(Program))).one()
+    assert saved.pilot and "wellbeing team" in saved.support
+    assert "data_literacy" in saved.topics  # not renamed to data_analytics

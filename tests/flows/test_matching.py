@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.messages import FormErrors
 from storage.models import AuditEntry, Pair, Participant
 from tests.conftest import ADMIN
-from tests.helpers import join, matched, pilot, text_of
+from tests.helpers import JOIN_DEFAULTS, join, matched, pilot, text_of
 
 
 async def rows(app, model):
@@ -104,10 +105,12 @@ async def test_no_repeat_of_a_past_pair_after_a_rematch(session, program, app):
 
 
 async def test_confidential_exclusion_is_honoured(session, program, app):
-    await join(
-        session, "bob", role="mentor", offers=["ai_tools"], wants=["career_growth"], avoid="tom"
-    )
     await join(session, "tom", role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    mentor = {"role": "mentor", "offers": ["ai_tools"], "wants": ["career_growth"]}
+    replies = await join(session, "bob", **mentor, avoid="Tom, Zed")
+    assert isinstance(replies[0], FormErrors)
+    assert "couldn't find Zed" in replies[0].errors["avoid"]  # never silently ignored
+    await session.submit("bob", {**JOIN_DEFAULTS, **mentor, "avoid": "Tom"})
     text = text_of(await session.say(ADMIN, "admin match 1"))
     assert "Proposed 0 pairs" in text
     bob = next(p for p in await rows(app, Participant) if p.user_id == "bob")
