@@ -28,6 +28,9 @@ def test_shell_asks_forms_field_by_field_and_presses_numbered_buttons(tmp_path: 
             "yes",
             "@alice status",
             "@alice end",
+            "@alice 7",  # there is no button 7: the shell says so and carries on
+            "tick tomorrow",
+            "tick 2027-02-01T09:00",
             "quit",
         ]
     )
@@ -40,6 +43,9 @@ def test_shell_asks_forms_field_by_field_and_presses_numbered_buttons(tmp_path: 
     assert "Welcome to Upward pilot! You're in." in out
     assert "you're a mentor" in out
     assert "You're not in a pair right now" in out
+    assert "@alice has no button 7" in out
+    assert "Give the moment as ISO-8601" in out
+    assert "tick at 2027-02-01 09:00 UTC" in out
 
 
 async def test_server_health_check_and_scheduled_tick(app) -> None:

@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.events import ButtonAction
 from bot.messages import FormErrors, ShowForm
 from flows.prompts import library
-from storage.models import CheckIn, PairPrompt
+from storage.models import AuditEntry, CheckIn, Digest, PairPrompt
 from tests.conftest import ADMIN
 from tests.helpers import join, matched, text_of
 
@@ -112,17 +112,33 @@ async def test_checkin_is_private_encrypted_and_never_logged(
     assert stored.note_enc and MARKER not in stored.note_enc
     assert app.engine.cipher.decrypt(stored.note_enc) == MARKER
 
-    await session.say(ADMIN, "admin digest")
     for _ in range(60):
         clock.advance(timedelta(days=1))
         await app.engine.tick()
+    replies_to_others = [
+        *await session.say(ADMIN, "admin digest"),
+        *await session.say(ADMIN, "admin status"),
+        *await session.say(ADMIN, "admin audit"),
+        *await session.say("sam", "status"),
+        *await session.say("sam", "goals"),
+    ]
+    await app.engine.dispatch()
     everything_sent = [d for d in console.delivered if d.to != "ann"]
-    assert everything_sent, "the partner and the admin channel did receive messages"
-    assert all(MARKER not in d.message.model_dump_json() for d in everything_sent)
-    assert not any("Felt" in d.message.model_dump_json() for d in everything_sent)
+    assert any(d.to == "#mentoring-admins" for d in everything_sent)
+    assert any(d.to == "sam" for d in everything_sent)
+    seen_by_others = [d.message.model_dump_json() for d in everything_sent] + [
+        r.model_dump_json() for r in replies_to_others
+    ]
+    assert all(MARKER not in seen for seen in seen_by_others)
+    stored_elsewhere = [*await rows(app, AuditEntry), *await rows(app, Digest)]
+    assert all(MARKER not in row.model_dump_json() for row in stored_elsewhere)
     assert MARKER not in caplog.text
-    raw = app.db.sqlite_path.read_bytes() if app.db.sqlite_path else b""
-    assert MARKER.encode() not in raw
+
+    async with app.db.engine.connect() as conn:  # fold the write-ahead log into the file
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    folder = app.db.sqlite_path.parent
+    on_disk = b"".join(f.read_bytes() for f in folder.iterdir() if f.name.startswith("upward.db"))
+    assert on_disk and MARKER.encode() not in on_disk
 
 
 async def test_partner_cannot_open_or_submit_the_other_partners_checkin(
