@@ -7,7 +7,7 @@ from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowF
 from flows import copy
 from flows.context import FlowContext
 from flows.cycles import checkin_due, current_cycle
-from flows.participants import membership, pair_members, parse_id
+from flows.participants import membership, pair_members, partner_role_in
 from storage.models import CheckIn, Pair, Participant
 
 THEMES: dict[str, str] = {
@@ -90,7 +90,7 @@ async def open_from_command(event: Command, ctx: FlowContext) -> Say | ShowForm:
 
 async def open_from_button(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
     pair_id, _, cycle_text = event.value.partition(":")
-    me, pair = await _author_and_pair(ctx, event.actor, pair_id)
+    me, pair = await partner_role_in(ctx, pair_id, event.actor)
     cycle = await _open_cycle(ctx, pair, cycle_text)
     if me is None or pair is None or cycle is None:
         return say("This check-in is no longer open.")
@@ -98,7 +98,7 @@ async def open_from_button(event: ButtonAction, ctx: FlowContext) -> Say | ShowF
 
 
 async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
-    me, pair = await _author_and_pair(ctx, event.actor, event.state.get("pair_id", ""))
+    me, pair = await partner_role_in(ctx, event.state.get("pair_id", ""), event.actor)
     cycle = await _open_cycle(ctx, pair, event.state.get("cycle", ""))
     if me is None or pair is None or cycle is None:
         return say("This check-in is no longer open. Nothing was stored.")
@@ -184,23 +184,6 @@ async def _open_cycle(ctx: FlowContext, pair: Pair | None, text: str) -> int | N
         return None
     cycle = int(text)
     return cycle if 1 <= cycle <= current_cycle(pair, program, ctx.now) else None
-
-
-async def _author_and_pair(
-    ctx: FlowContext, actor, pair_id: str
-) -> tuple[Participant | None, Pair | None]:  # type: ignore[no-untyped-def]
-    """The author and their pair, only if the author really is one of its partners."""
-    pair = await ctx.repos.pairs.get(number) if (number := parse_id(pair_id)) else None
-    if pair is None:
-        return None, None
-    for member in await pair_members(ctx, pair):
-        if (member.platform, member.tenant, member.user_id) == (
-            actor.platform,
-            actor.tenant,
-            actor.user_id,
-        ):
-            return member, pair
-    return None, None
 
 
 async def due(ctx: FlowContext) -> int:

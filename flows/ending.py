@@ -6,7 +6,7 @@ from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Say, Text, say
 from flows import copy
 from flows.context import FlowContext
-from flows.participants import membership, pair_members, parse_id
+from flows.participants import membership, pair_members, partner_role_in
 from storage.models import Pair, Participant
 
 
@@ -46,8 +46,7 @@ async def end_command(event: Command, ctx: FlowContext) -> Say:
 
 async def confirm_end(event: ButtonAction, ctx: FlowContext) -> Say:
     pair_text, _, kind = event.value.partition(":")
-    pair = await ctx.repos.pairs.get(number) if (number := parse_id(pair_text)) else None
-    me = await _member(ctx, pair, event) if pair else None
+    me, pair = await partner_role_in(ctx, pair_text, event.actor)
     if pair is None or me is None or pair.status != "active" or kind not in ("ended", "rematch"):
         return say("That button is from a pairing that has already ended. Nothing was changed.")
     await end_pair(ctx, pair, ended_by=me, kind=kind)
@@ -75,15 +74,3 @@ async def end_pair(ctx: FlowContext, pair: Pair, *, ended_by: Participant, kind:
         member.priority = True
         await ctx.repos.participants.save(member)
         await ctx.send_to(f"pair-ended:{pair.id}:{member.id}", member, copy.pair_ended())
-
-
-async def _member(ctx: FlowContext, pair: Pair, event: ButtonAction) -> Participant | None:
-    actor = event.actor
-    for member in await pair_members(ctx, pair):
-        if (member.platform, member.tenant, member.user_id) == (
-            actor.platform,
-            actor.tenant,
-            actor.user_id,
-        ):
-            return member
-    return None

@@ -59,3 +59,21 @@ def role_label(participant: Participant) -> str:
 def parse_id(text: str) -> int | None:
     """A database id from a button value or form state; None for anything else."""
     return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+async def partner_role_in(
+    ctx: FlowContext, pair_id: str, actor: Actor
+) -> tuple[Participant | None, Pair | None]:
+    """The actor's participant record in the pair named by a button or form, and the pair;
+    (None, None) unless the actor really is one of its two partners."""
+    pair = await ctx.repos.pairs.get(number) if (number := parse_id(pair_id)) else None
+    if pair is None:
+        return None, None
+    for member in await pair_members(ctx, pair):
+        if (member.platform, member.tenant, member.user_id) == (
+            actor.platform,
+            actor.tenant,
+            actor.user_id,
+        ):
+            return member, pair
+    return None, None

@@ -9,7 +9,7 @@ from flows.checkins import SCALE
 from flows.context import FlowContext
 from flows.cycles import cycle_end, midpoint_cycle, program_end
 from flows.digests import pilot_report_due
-from flows.participants import pair_members, parse_id
+from flows.participants import pair_members, partner_role_in
 from storage.models import Pair, Participant, Review
 
 STAGES = {"midpoint": "Midpoint review", "final": "Final review"}
@@ -50,7 +50,7 @@ def review_form(pair_id: int, stage: str) -> Form:
 
 async def open_review(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
     pair_id, _, stage = event.value.partition(":")
-    me, pair = await _author_and_pair(ctx, event, pair_id)
+    me, pair = await partner_role_in(ctx, pair_id, event.actor)
     if me is None or pair is None or stage not in STAGES:
         return say("This review is no longer open.")
     return ShowForm(form=review_form(pair.id, stage))  # type: ignore[arg-type]
@@ -58,7 +58,7 @@ async def open_review(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
 
 async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     stage = event.state.get("stage", "")
-    me, pair = await _author_and_pair(ctx, event, event.state.get("pair_id", ""))
+    me, pair = await partner_role_in(ctx, event.state.get("pair_id", ""), event.actor)
     if me is None or pair is None or stage not in STAGES:
         return say("This review is no longer open. Nothing was stored.")
     values = {k: (v[0] if isinstance(v, list) and v else v) for k, v in event.values.items()}
@@ -86,23 +86,6 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     review.submitted_at = ctx.now
     await ctx.repos.reviews.save(review)
     return say("Thank you. Your review is private; it only counts in totals across many pairs.")
-
-
-async def _author_and_pair(
-    ctx: FlowContext, event: ButtonAction | FormSubmission, pair_id: str
-) -> tuple[Participant | None, Pair | None]:
-    pair = await ctx.repos.pairs.get(number) if (number := parse_id(pair_id)) else None
-    if pair is None:
-        return None, None
-    actor = event.actor
-    for member in await pair_members(ctx, pair):
-        if (member.platform, member.tenant, member.user_id) == (
-            actor.platform,
-            actor.tenant,
-            actor.user_id,
-        ):
-            return member, pair
-    return None, None
 
 
 async def due(ctx: FlowContext) -> int:
