@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.slack.setup import SlackEdge, slack_edge
 from bot.clock import Clock, SystemClock
 from bot.engine import Engine
 from bot.errors import ConfigurationError
@@ -25,6 +26,7 @@ class App:
     db: Database
     engine: Engine
     adapters: dict[str, Adapter]
+    slack: SlackEdge | None = None
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -38,13 +40,23 @@ def build_app(
 ) -> App:
     db = Database(settings.database_url)
     adapters = dict(adapters or {})
+    slack = None
+    if settings.slack_enabled and "slack" not in adapters:
+        slack = slack_edge(
+            token=settings.slack_bot_token,  # type: ignore[arg-type]
+            signing_secret=settings.slack_signing_secret,
+            app_token=settings.slack_app_token,
+            api_url=settings.slack_api_url,
+            pacing_seconds=settings.slack_pacing_seconds,
+        )
+        adapters["slack"] = slack.delivery
     engine = Engine(
         db=db,
         cipher=build_cipher(settings, db),
         clock=clock or SystemClock(),
         policy=Policy(
-            admins=frozenset(settings.admins),
-            admin_channels=tuple(settings.admin_channels),
+            admins=frozenset(settings.all_admins()),
+            admin_channels=tuple(settings.all_admin_channels()),
             work_start=settings.work_start_hour,
             work_end=settings.work_end_hour,
             default_timezone=settings.default_timezone,
@@ -54,7 +66,9 @@ def build_app(
         dispatcher=Dispatcher(db, adapters),
         on_first_contact=first_contact,
     )
-    return App(settings=settings, db=db, engine=engine, adapters=adapters)
+    if slack is not None:
+        slack.attach(engine)
+    return App(settings=settings, db=db, engine=engine, adapters=adapters, slack=slack)
 
 
 def build_cipher(settings: Settings, db: Database) -> Cipher:

@@ -35,6 +35,7 @@ class Actor(Frozen):
 class BaseEvent(Frozen):
     actor: Actor
     display_name: str | None = None
+    timezone: str | None = None  # the platform's idea of the person's time zone, if it has one
     event_id: str | None = None
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.messages import Message, ToChannel, ToPair, ToPerson
+from bot.events import ButtonAction, Command, FirstContact, FormSubmission
+from bot.messages import FormErrors, Message, Say, ShowForm, ToChannel, ToPair, ToPerson
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,11 @@ class Adapter(Protocol):
         """Send one message the bot started. Raise TransientDeliveryError or
         PermanentDeliveryError from bot.errors; `key` is the outbox idempotency key."""
         ...
+
+
+class EventHandler(Protocol):
+    """What an adapter hands inbound events to (the engine)."""
+
+    async def handle(
+        self, event: Command | ButtonAction | FormSubmission | FirstContact
+    ) -> list[Say | ShowForm | FormErrors]: ...

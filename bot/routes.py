@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from bot.engine import DueJob
 from bot.router import Router
-from flows import admin, checkins, digests, ending, goals, optin, programs, prompts, reviews
+from flows import (
+    admin,
+    checkins,
+    digests,
+    ending,
+    goals,
+    home,
+    optin,
+    programs,
+    prompts,
+    reviews,
+)
 from flows.matching import proposals
 
 
@@ -18,6 +29,8 @@ def build_router() -> Router:
     router.command("checkin", checkins.open_from_command, "a private check-in")
     router.command("goals", goals.goals_command, "your pair's goals")
     router.command("end", ending.end_command, "end or re-match")
+    router.command("home", home.home, "your mentoring at a glance")
+    router.button("join.open", home.join_button)
     router.form("join", optin.submit_join)
     router.form("checkin", checkins.submit)
     router.form("goal", goals.submit)

@@ -25,6 +25,8 @@ def build_web_app(app: App) -> web.Application:
         return web.json_response({"ok": True})
 
     web_app.router.add_get("/healthz", healthz)
+    if app.slack is not None:
+        app.slack.mount(web_app)
     web_app.on_startup.append(_start_scheduler)
     web_app.on_cleanup.append(_stop)
     return web_app
@@ -44,11 +46,15 @@ async def _start_scheduler(web_app: web.Application) -> None:
     )
     scheduler.start()
     web_app[SCHEDULER] = scheduler
+    if app.slack is not None:
+        await app.slack.start()
     asyncio.get_running_loop().create_task(app.engine.tick())
 
 
 async def _stop(web_app: web.Application) -> None:
     web_app[SCHEDULER].shutdown(wait=False)
+    if web_app[UPWARD].slack is not None:
+        await web_app[UPWARD].slack.stop()
     await web_app[UPWARD].close()
 
 

@@ -43,7 +43,19 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     tick_minutes: int = Field(default=15, ge=1)
 
-    @field_validator("encryption_keys", "admins", "admin_channels", mode="before")
+    slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = Field(default=None, validation_alias="SLACK_API_URL")
+    slack_admin_channel: str | None = Field(default=None, validation_alias="SLACK_ADMIN_CHANNEL")
+    slack_admin_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SLACK_ADMIN_USERS"
+    )
+    slack_pacing_seconds: float = Field(default=1.0, ge=0, le=10)
+
+    @field_validator(
+        "encryption_keys", "admins", "admin_channels", "slack_admin_users", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
@@ -64,6 +76,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} should be platform:tenant:channel_id")
         return value
 
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    def all_admins(self) -> list[str]:
+        return self.admins + [f"slack:{user}" for user in self.slack_admin_users]
+
+    def all_admin_channels(self) -> list[str]:
+        # The Slack team id is not known before auth.test; the adapter doesn't need it.
+        slack = [f"slack:*:{self.slack_admin_channel}"] if self.slack_admin_channel else []
+        return self.admin_channels + slack
+
     def is_admin(self, platform: str, tenant: str, user_id: str) -> bool:
         return f"{platform}:{tenant}:{user_id}" in self.admins or f"{platform}:{user_id}" in (
             self.admins
@@ -77,6 +101,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(f"{_variable(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigurationError(f"Invalid settings: {problems}") from None
+    problems = _slack_problems(settings)
+    if problems:
+        raise ConfigurationError("Invalid Slack settings: " + "; ".join(problems))
     if settings.work_end_hour <= settings.work_start_hour:
         raise ConfigurationError(
             "UPWARD_WORK_END_HOUR must be later than UPWARD_WORK_START_HOUR "
@@ -89,3 +116,33 @@ def _variable(location: tuple[object, ...]) -> str:
     """The environment variable behind a settings field (DATABASE_URL has no prefix)."""
     name = str(location[0]) if location else "?"
     return "DATABASE_URL" if name in ("database_url", "DATABASE_URL") else f"UPWARD_{name.upper()}"
+
+
+def _slack_problems(settings: Settings) -> list[str]:
+    """Missing or contradictory Slack settings, each naming its variable."""
+    problems = []
+    token, secret, app_token = (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+    )
+    if token is None:
+        others = [
+            name
+            for name, value in (("SLACK_SIGNING_SECRET", secret), ("SLACK_APP_TOKEN", app_token))
+            if value
+        ]
+        if others:
+            problems.append(f"{' and '.join(others)} set but SLACK_BOT_TOKEN is missing")
+        return problems
+    if not token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN must be a bot token (xoxb-…)")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN must be an app-level token (xapp-…) for Socket Mode")
+    if app_token is None and not secret:
+        problems.append(
+            "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    if settings.slack_admin_channel and settings.slack_admin_channel[:1] not in ("C", "G"):
+        problems.append("SLACK_ADMIN_CHANNEL must be a channel id like C0123ABCD, not a name")
+    return problems

@@ -37,7 +37,9 @@ async def join(event: Command, ctx: FlowContext) -> Say | ShowForm:
     if existing is not None and existing.status != "left":
         return say(f"You're already in {program.name}. `status` shows where things stand.")
     person = await ctx.repos.people.find(*_key(event.actor))
-    timezone = (person.timezone if person else None) or ctx.policy.default_timezone
+    timezone = (
+        (person.timezone if person else None) or event.timezone or ctx.policy.default_timezone
+    )
     return ShowForm(form=join_form(program, timezone))
 
 

@@ -1,0 +1,1 @@
+"""The Slack adapter: Block Kit rendering and Bolt wiring."""

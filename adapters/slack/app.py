@@ -1,0 +1,160 @@
+"""The Slack edge: bolt listeners that ack at once, translate, and hand events to the engine.
+
+No program logic here: what to answer is the engine's business; this module only decides
+*how* an answer looks on Slack (ephemeral reply, modal, DM, App Home).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import parse
+from adapters.slack.render import (
+    errors_response,
+    form_metadata,
+    form_values,
+    neutral_action_id,
+    render_message,
+    render_modal,
+)
+from bot.events import Command
+from bot.messages import FormErrors, Message, Say, ShowForm
+from bot.ports import EventHandler
+
+log = logging.getLogger(__name__)
+HOME_BLOCK_LIMIT = 100
+
+
+class Directory:
+    """Names and time zones from users.info, cached: Tier 4, but no need to ask twice."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._cache: dict[str, tuple[str | None, str | None]] = {}
+
+    async def profile(self, user_id: str) -> tuple[str | None, str | None]:
+        if user_id not in self._cache:
+            try:
+                user = (await self._client.users_info(user=user_id))["user"]
+                profile = user.get("profile", {})
+                name = (
+                    profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+                )
+                self._cache[user_id] = (name or None, user.get("tz") or None)
+            except SlackApiError:
+                return None, None
+        return self._cache[user_id]
+
+
+def build_bolt_app(
+    *, engine: EventHandler, client: AsyncWebClient, signing_secret: str | None
+) -> AsyncApp:
+    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    directory = Directory(client)
+
+    @app.command("/mentoring")
+    async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
+        await ack()  # within Slack's 3 seconds, before any Web API call
+        name, timezone = await directory.profile(body["user_id"])
+        event = parse.command(body, display_name=name, timezone=timezone)
+        replies = await engine.handle(event)
+        for reply in replies:
+            if isinstance(reply, ShowForm):
+                await client.views_open(
+                    trigger_id=body["trigger_id"], view=render_modal(reply.form)
+                )
+            elif isinstance(reply, Say):
+                for payload in render_message(reply.message):
+                    await respond(response_type="ephemeral", replace_original=False, **payload)
+
+    @app.action(re.compile(".*"))
+    async def on_action(ack: Any, body: dict, client: AsyncWebClient) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        for action in body.get("actions", []):
+            event = parse.button(body, action, neutral_action_id(action["action_id"]))
+            for reply in await engine.handle(event):
+                if isinstance(reply, ShowForm):
+                    await client.views_open(
+                        trigger_id=body["trigger_id"], view=render_modal(reply.form)
+                    )
+                elif isinstance(reply, Say):
+                    await _dm(client, user_id, reply.message)
+        if body.get("view", {}).get("type") == "home":
+            await publish_home(engine, client, body)
+
+    @app.view(re.compile(".*"))
+    async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
+        view = body["view"]
+        form_id, state = form_metadata(view.get("private_metadata", ""))
+        event = parse.submission(body, form_id, state, form_values(view["state"]["values"]))
+        replies = await engine.handle(event)  # our own database only: fast enough to ack after
+        errors = next((r for r in replies if isinstance(r, FormErrors)), None)
+        follow_up = next((r for r in replies if isinstance(r, ShowForm)), None)
+        if errors is not None:
+            await ack(**errors_response(errors.errors))
+            return
+        if follow_up is not None:
+            await ack(response_action="update", view=render_modal(follow_up.form))
+        else:
+            await ack()
+        for reply in replies:
+            if isinstance(reply, Say):
+                await _dm(client, body["user"]["id"], reply.message)
+        await publish_home(engine, client, body)
+
+    @app.event("app_home_opened")
+    async def on_home_opened(body: dict, client: AsyncWebClient) -> None:
+        if not await engine.handle(parse.home_opened(body)):
+            return  # a retry of an event already handled (Slack retries up to three times)
+        await publish_home(engine, client, body, user_id=body["event"]["user"])
+
+    return app
+
+
+async def publish_home(
+    engine: EventHandler, client: AsyncWebClient, body: dict, *, user_id: str | None = None
+) -> None:
+    user_id = user_id or body["user"]["id"]
+    home = Command(actor=parse.actor(body, user_id), name="home")
+    blocks: list[dict] = []
+    for reply in await engine.handle(home):
+        if isinstance(reply, Say):
+            for payload in render_message(reply.message):
+                blocks += payload["blocks"]
+    await client.views_publish(
+        user_id=user_id, view={"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}
+    )
+
+
+async def _dm(client: AsyncWebClient, user_id: str, message: Message) -> None:
+    for payload in render_message(message):
+        await client.chat_postMessage(channel=user_id, **payload)
+
+
+def events_endpoint(app: AsyncApp) -> Any:
+    """`POST /slack/events` for aiohttp. Malformed signature headers are answered 401
+    here (bolt would fail on them with a 500); everything else is bolt's verification."""
+
+    async def handler(request: web.Request) -> web.Response:
+        if not _plausible_signature_headers(request):
+            return web.json_response({"error": "invalid request"}, status=401)
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    return handler
+
+
+def _plausible_signature_headers(request: web.Request) -> bool:
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    signature = request.headers.get("X-Slack-Signature", "")
+    return (
+        timestamp.isascii() and timestamp.isdigit() and signature.isascii() and len(signature) < 200
+    )

@@ -1,0 +1,122 @@
+"""Sending messages the bot starts: DMs, the pair's group DM, the admin channel.
+
+Slack's answers are mapped for the outbox: 429 and server trouble are transient (with
+Retry-After), errors that retrying cannot fix are permanent and shown to admins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import render_message
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.messages import Message, ToChannel, ToPair, ToPerson
+from bot.ports import Capabilities, Receipt
+
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "users_not_found",
+        "account_inactive",
+        "user_disabled",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "cannot_dm_bot",
+        "restricted_action",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+    }
+)
+METADATA_EVENT = "upward_outbox"
+
+
+class SlackDelivery:
+    platform = "slack"
+    capabilities = Capabilities(group_dm=True)
+
+    def __init__(self, client: AsyncWebClient, *, pacing_seconds: float = 1.0) -> None:
+        self._client = client
+        self._pacing = pacing_seconds
+        self._last_post: dict[str, float] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def deliver(
+        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+    ) -> Receipt:
+        try:
+            channel = await self._channel(address)
+            ts = ""
+            for payload in render_message(message):
+                ts = await self._post(channel, payload, key)
+            return Receipt(platform_id=ts)
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientDeliveryError(f"network: {type(exc).__name__}") from None
+
+    async def _channel(self, address: ToPerson | ToPair | ToChannel) -> str:
+        if isinstance(address, ToPerson):
+            return address.person.user_id  # chat.postMessage to a user id posts in the bot's DM
+        if isinstance(address, ToPair):
+            users = ",".join(member.user_id for member in address.members)
+            response = await self._client.conversations_open(users=users)
+            return str(response["channel"]["id"])
+        return address.channel_id
+
+    async def _post(self, channel: str, payload: dict, key: str) -> str:
+        """About one message per second per channel, as Slack asks (bursts are tolerated,
+        sustained fan-out into one channel is not)."""
+        async with self._locks[channel]:
+            wait = self._last_post.get(channel, 0.0) + self._pacing - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                response = await self._client.chat_postMessage(
+                    channel=channel,
+                    text=payload["text"],
+                    blocks=payload["blocks"],
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    # The outbox key travels with the message, so an ambiguous send can be
+                    # reconciled later instead of sent twice.
+                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+                )
+            finally:
+                self._last_post[channel] = time.monotonic()
+        return str(response.get("ts", ""))
+
+
+def _classify(exc: SlackApiError) -> PermanentDeliveryError | TransientDeliveryError:
+    response = exc.response
+    error = str(response.get("error", "") if hasattr(response, "get") else "") or "unknown_error"
+    status = getattr(response, "status_code", 200)
+    if status == 429 or error == "ratelimited":
+        retry_after = _retry_after(response)
+        return TransientDeliveryError(f"ratelimited (retry after {retry_after:g}s)", retry_after)
+    if error in PERMANENT_ERRORS:
+        return PermanentDeliveryError(error)
+    return TransientDeliveryError(f"{error} (HTTP {status})")
+
+
+def _retry_after(response: object) -> float:
+    headers = getattr(response, "headers", {}) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(1.0, float(value[0] if isinstance(value, list) else value))
+            except ValueError:
+                break
+    return 30.0

@@ -1,0 +1,66 @@
+"""Slack payloads (as bolt hands them over) into neutral events. Pure functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import parse_command_text
+from bot.events import Actor, ButtonAction, Command, FirstContact, FormSubmission
+
+PLATFORM = "slack"
+
+
+def team_of(body: dict[str, Any]) -> str:
+    team = body.get("team_id") or body.get("team") or body.get("user", {}).get("team_id") or ""
+    return team.get("id", "") if isinstance(team, dict) else str(team)
+
+
+def actor(body: dict[str, Any], user_id: str) -> Actor:
+    return Actor(platform=PLATFORM, tenant=team_of(body), user_id=user_id)
+
+
+def command(
+    body: dict[str, Any], *, display_name: str | None = None, timezone: str | None = None
+) -> Command:
+    """A `/mentoring …` slash command (form-encoded body, already decoded by bolt)."""
+    name, args = parse_command_text(body.get("text", ""))
+    return Command(
+        actor=actor(body, body["user_id"]),
+        display_name=display_name or body.get("user_name"),
+        timezone=timezone,
+        name=name,
+        args=args,
+    )
+
+
+def button(body: dict[str, Any], action: dict[str, Any], neutral_action_id: str) -> ButtonAction:
+    """One action of a `block_actions` payload."""
+    return ButtonAction(
+        actor=actor(body, body["user"]["id"]),
+        display_name=body["user"].get("name") or body["user"].get("username"),
+        action_id=neutral_action_id,
+        value=action.get("value") or "",
+    )
+
+
+def submission(
+    body: dict[str, Any], form_id: str, state: dict[str, str], values: dict[str, str | list[str]]
+) -> FormSubmission:
+    """A `view_submission`; the form id and state travel in the view's private_metadata."""
+    return FormSubmission(
+        actor=actor(body, body["user"]["id"]),
+        display_name=body["user"].get("name") or body["user"].get("username"),
+        form_id=form_id,
+        values=values,
+        state=state,
+    )
+
+
+def home_opened(body: dict[str, Any]) -> FirstContact:
+    """`app_home_opened` from the Events API: first contact, de-duplicated by event_id."""
+    event = body["event"]
+    return FirstContact(
+        actor=actor(body, event["user"]),
+        event_id=body.get("event_id"),
+        address={"channel": event.get("channel", "")},
+    )

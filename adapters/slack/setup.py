@@ -1,0 +1,69 @@
+"""Building the Slack edge from plain settings values (the composition root calls this)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.app import build_bolt_app, events_endpoint
+from adapters.slack.deliver import SlackDelivery
+from bot.ports import EventHandler
+
+EVENTS_PATH = "/slack/events"
+
+
+@dataclass
+class SlackEdge:
+    client: AsyncWebClient
+    delivery: SlackDelivery
+    signing_secret: str | None
+    app_token: str | None
+    bolt: AsyncApp | None = None
+    socket: AsyncSocketModeHandler | None = None
+
+    def attach(self, engine: EventHandler) -> None:
+        self.bolt = build_bolt_app(
+            engine=engine, client=self.client, signing_secret=self.signing_secret
+        )
+
+    def mount(self, web_app: web.Application) -> None:
+        """HTTP mode: Slack posts to /slack/events. Socket Mode needs no public URL."""
+        assert self.bolt is not None, "attach the engine first"
+        if self.app_token is None:
+            web_app.router.add_post(EVENTS_PATH, events_endpoint(self.bolt))
+
+    async def start(self) -> None:
+        if self.app_token is not None and self.bolt is not None:
+            self.socket = AsyncSocketModeHandler(self.bolt, self.app_token)
+            await self.socket.connect_async()
+
+    async def stop(self) -> None:
+        if self.socket is not None:
+            await self.socket.close_async()
+
+
+def slack_edge(
+    *,
+    token: str,
+    signing_secret: str | None,
+    app_token: str | None = None,
+    api_url: str | None = None,
+    pacing_seconds: float = 1.0,
+) -> SlackEdge:
+    base_url = (api_url or AsyncWebClient.BASE_URL).rstrip("/") + "/"
+    # Only connection errors are retried in the client: a 429 goes back to the outbox, which
+    # holds that destination for Retry-After while others keep flowing.
+    client = AsyncWebClient(
+        token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]
+    )
+    return SlackEdge(
+        client=client,
+        delivery=SlackDelivery(client, pacing_seconds=pacing_seconds),
+        signing_secret=signing_secret,
+        app_token=app_token,
+    )
