@@ -95,7 +95,8 @@ def build_bolt_app(
     async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
         view = body["view"]
         form_id, state = form_metadata(view.get("private_metadata", ""))
-        event = parse.submission(body, form_id, state, form_values(view["state"]["values"]))
+        name, _timezone = await directory.profile(body["user"]["id"])  # cached from the command
+        event = parse.submission(body, form_id, state, form_values(view["state"]["values"]), name)
         replies = await engine.handle(event)  # our own database only: fast enough to ack after
         errors = next((r for r in replies if isinstance(r, FormErrors)), None)
         follow_up = next((r for r in replies if isinstance(r, ShowForm)), None)

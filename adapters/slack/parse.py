@@ -44,12 +44,16 @@ def button(body: dict[str, Any], action: dict[str, Any], neutral_action_id: str)
 
 
 def submission(
-    body: dict[str, Any], form_id: str, state: dict[str, str], values: dict[str, str | list[str]]
+    body: dict[str, Any],
+    form_id: str,
+    state: dict[str, str],
+    values: dict[str, str | list[str]],
+    display_name: str | None = None,
 ) -> FormSubmission:
     """A `view_submission`; the form id and state travel in the view's private_metadata."""
     return FormSubmission(
         actor=actor(body, body["user"]["id"]),
-        display_name=body["user"].get("name") or body["user"].get("username"),
+        display_name=display_name or body["user"].get("name") or body["user"].get("username"),
         form_id=form_id,
         values=values,
         state=state,

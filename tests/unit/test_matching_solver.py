@@ -367,12 +367,12 @@ def test_three_hundred_people_solve_in_seconds() -> None:
     assert_valid_structure(pool, result)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("roles", [None, ("two_way",), ("two_way", "two_way", "mentee")])
 def test_pruning_finds_the_same_optimum_as_one_big_milp(
     seed: int, roles: tuple[str, ...] | None
 ) -> None:
-    pool, managers = random_pool(70, seed=seed, roles=roles)
+    pool, managers = random_pool(36, seed=seed, roles=roles)
     edges = solver.feasible_edges(pool, managers=managers, at=WINTER)
     programme = solver._build_programme(pool, edges, seed=0)
     everything = np.ones(programme.n_vars)

@@ -1,0 +1,332 @@
+"""Upward in Slack, end to end: signed requests into `upward serve`'s aiohttp app, the real
+bolt AsyncApp and slack_sdk client, and a loopback Slack Web API recording what it received."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+from sqlmodel import select
+
+from bot.app import build_app
+from bot.clock import FrozenClock
+from bot.server import SCHEDULER, build_web_app
+from bot.settings import load_settings
+from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
+from storage.models import CheckIn, Goal, OutboxItem, Participant, ProcessedEvent
+from tests.e2e.slack_world import SECRET, TEAM, SlackWorld, buttons, flatten, until
+from tests.fakes.slack_api import FakeSlack, signed_headers, slash_command_body
+
+START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday morning in London
+ADMIN, ADMIN_CHANNEL = "U0ADMIN", "C0ADMIN"
+MENTORS = ["U0AMY", "U0BEN", "U0CAT", "U0DAN", "U0EVE"]
+MENTEES = ["U0VIC", "U0WEN", "U0XAV", "U0YAS", "U0ZOE"]
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with FakeSlack(team_id=TEAM, token="xoxb-test") as slack:
+        for user in [ADMIN, *MENTORS, *MENTEES]:
+            slack.add_user(user, user.lower(), f"Person {user[2:].title()}", tz="Europe/London")
+        slack.add_channel(ADMIN_CHANNEL, "mentoring-admins")
+        settings = load_settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'upward.db'}",
+            encryption_keys=[Fernet.generate_key().decode()],
+            slack_bot_token="xoxb-test",
+            slack_signing_secret=SECRET,
+            slack_api_url=slack.base_url,
+            slack_admin_channel=ADMIN_CHANNEL,
+            slack_admin_users=[ADMIN],
+            slack_pacing_seconds=0,
+        )
+        clock = FrozenClock(START)
+        app = build_app(settings, clock=clock)
+        await app.db.create_all()
+        await app.engine.run(lambda ctx: save_program(ctx, read_program_file(SAMPLE_PROGRAM)))
+        web_app = build_web_app(app)
+        web_app.on_cleanup.clear()
+        async with TestClient(TestServer(web_app)) as client:
+            yield SlackWorld(slack, client, app, clock)
+            web_app[SCHEDULER].shutdown(wait=False)
+        await app.close()
+
+
+async def rows(world: SlackWorld, model):  # type: ignore[no-untyped-def]
+    async with world.app.db.session() as s:
+        return list((await s.exec(select(model))).all())
+
+
+JOIN = {
+    "role": "mentor",
+    "offers": ["ai_tools"],
+    "wants": ["career_growth"],
+    "timezone": "Europe/London",
+    "agree": ["yes"],
+}
+
+
+async def join(world: SlackWorld, user: str, **answers) -> None:  # type: ignore[no-untyped-def]
+    trigger, _ = await world.slash(user, "join")
+    modal = await world.opened_modal(trigger)
+    response = await world.submit(user, modal, {**JOIN, **answers})
+    assert response.status == 200 and await response.text() == ""  # the modal closes
+
+
+# --- the whole program ---------------------------------------------------------------------
+
+
+async def test_a_whole_program_in_slack(world: SlackWorld) -> None:
+    slack, engine, clock = world.slack, world.app.engine, world.clock
+    for user in MENTORS:
+        await join(world, user)
+    for user in MENTEES:
+        await join(world, user, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    assert len(await rows(world, Participant)) == 10
+
+    _, preview = await world.slash(ADMIN, "admin match 3")
+    assert "Proposed 5 pairs" in await world.answer(preview)
+    _, approved = await world.slash(ADMIN, "admin match approve")
+    assert "5 pairs introduced" in await world.answer(approved)
+    await engine.dispatch()
+    opened = slack.calls_to("conversations.open")
+    assert len(opened) == 5 and all(len(c.args["users"].split(",")) == 2 for c in opened)
+    intros = [
+        c.args for c in slack.calls_to("chat.postMessage") if c.args["channel"].startswith("G")
+    ]
+    assert len(intros) == 5 and all("Why you were matched" in flatten(i) for i in intros)
+
+    clock.advance(timedelta(days=15))  # the first prompt, then a week later the check-ins
+    await engine.tick()
+    amy_dm = world.messages_to("U0AMY")
+    [invite] = [m for m in amy_dm if "private check-in" in m["text"]]
+    trigger = await world.press("U0AMY", buttons(invite)[0])
+    modal = await world.opened_modal(trigger)
+    answers = {
+        "met": "yes",
+        "rating": "5",
+        "themes": ["great_progress"],
+        "energy": "2",
+        "note": "only mine",
+    }
+    assert (await world.submit("U0AMY", modal, answers)).status == 200
+    await until(
+        lambda: any("your partner won't see it" in m["text"] for m in world.messages_to("U0AMY"))
+    )
+    assert len(await rows(world, CheckIn)) == 1
+
+    trigger, _ = await world.slash("U0VIC", "goals add")
+    modal = await world.opened_modal(trigger)
+    goal = {
+        "text": "I will shadow a support shift",
+        "kind": "commitment",
+        "owner": "me",
+        "due": None,
+    }
+    assert (await world.submit("U0VIC", modal, goal)).status == 200
+    assert len(await rows(world, Goal)) == 1
+    published = len(slack.calls_to("views.publish"))
+    opened = {"type": "app_home_opened", "user": "U0VIC", "channel": "D0VIC", "tab": "home"}
+    assert (await world.event(opened, "Ev1")).status == 200
+    await until(lambda: len(slack.calls_to("views.publish")) > published)
+    home = slack.home_views["U0VIC"]
+    assert "Your partner: Person Ben" in flatten(home)
+    [done] = [b for b in buttons(home) if b["label"].startswith("Done:")]
+    await world.press("U0VIC", done, view=home)
+    await until(lambda: len(slack.calls_to("views.publish")) > published + 1)
+    [stored_goal] = await rows(world, Goal)
+    assert stored_goal.done_at is not None
+
+    clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=UTC))
+    await engine.tick()
+    [digest] = world.messages_to(ADMIN_CHANNEL)
+    text = flatten(digest)
+    assert "monthly digest" in text and "January 2027" in text
+    assert not re.search(r"\bU0[A-Z]+", text), "no user id in a digest"
+    assert not re.search(r"Person [A-Z]", text), "no name in a digest"
+    assert "only mine" not in str(slack.calls)
+
+
+# --- forms and replies ---------------------------------------------------------------------
+
+
+async def test_join_modal_answers_field_errors_and_stores_nothing(world: SlackWorld) -> None:
+    trigger, _ = await world.slash("U0AMY", "join")
+    modal = await world.opened_modal(trigger)
+    response = await world.submit("U0AMY", modal, {**JOIN, "agree": [], "timezone": "Mars/Base"})
+    body = await response.json()
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) >= {"agree", "timezone"}
+    assert await rows(world, Participant) == []
+
+
+async def test_time_zone_comes_from_users_info(world: SlackWorld) -> None:
+    world.slack.add_user("U0NYC", "nyc", "New Yorker", tz="America/New_York")
+    trigger, _ = await world.slash("U0NYC", "join")
+    modal = await world.opened_modal(trigger)
+    [tz] = [b for b in modal["blocks"] if b.get("block_id") == "timezone"]
+    assert tz["element"]["initial_value"] == "America/New_York"
+
+
+async def test_unknown_commands_and_non_admins_get_a_kind_answer(world: SlackWorld) -> None:
+    _, reply = await world.slash("U0AMY", "dance")
+    assert "don't know the command `dance`" in await world.answer(reply)
+    _, reply = await world.slash("U0AMY", "admin match")
+    assert "only program admins" in await world.answer(reply)
+    assert world.slack.responses(reply)[-1].args["response_type"] == "ephemeral"
+
+
+async def test_user_written_text_stays_inert(world: SlackWorld) -> None:
+    await join(world, "U0AMY")
+    await join(world, "U0VIC", role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    _, preview = await world.slash(ADMIN, "admin match 1")
+    assert "Proposed 1 pair" in await world.answer(preview)
+    _, approved = await world.slash(ADMIN, "admin match approve")
+    await world.answer(approved)
+    trigger, _ = await world.slash("U0VIC", "goals add")
+    modal = await world.opened_modal(trigger)
+    await world.submit(
+        "U0VIC",
+        modal,
+        {
+            "text": "<!channel> ping <@U0AMY> <https://evil.example|click>",
+            "kind": "goal",
+            "owner": "me",
+        },
+    )
+    await world.app.engine.dispatch()
+    [notice] = [m for m in world.messages_to("U0AMY") if "added a goal" in m["text"]]
+    sent = flatten(notice)
+    assert "<!channel>" not in sent and "<@U0AMY>" not in sent and "<https://" not in sent
+    assert "&lt;!channel&gt;" in sent
+
+
+# --- the edge: signatures, retries, slowness -------------------------------------------------
+
+
+def command_body(text: str = "status") -> str:
+    return slash_command_body(
+        text=text,
+        user_id="U0AMY",
+        team_id=TEAM,
+        trigger_id="1.1.t",
+        response_url="http://127.0.0.1:9/none",
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({**signed_headers(command_body(), "wrong-secret")}, id="forged"),
+        pytest.param(
+            signed_headers(
+                command_body(), SECRET, timestamp=int(datetime.now(UTC).timestamp()) - 600
+            ),
+            id="stale",
+        ),
+        pytest.param(
+            {"X-Slack-Request-Timestamp": "yesterday", "X-Slack-Signature": "v0=abc"},
+            id="non-numeric timestamp",
+        ),
+        pytest.param(
+            {"X-Slack-Request-Timestamp": "1700000000", "X-Slack-Signature": "v0=ñ"},
+            id="non-ascii signature",
+        ),
+        pytest.param({}, id="missing"),
+    ],
+)
+async def test_bad_signatures_get_401_and_touch_nothing(world: SlackWorld, headers: dict) -> None:
+    response = await world.client.post(
+        "/slack/events",
+        data=command_body().encode(),
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 401
+    await asyncio.sleep(0.05)
+    assert world.slack.calls == []
+    assert await rows(world, ProcessedEvent) == [] and await rows(world, Participant) == []
+
+
+async def test_a_retried_event_is_handled_once(world: SlackWorld) -> None:
+    event = {"type": "app_home_opened", "user": "U0AMY", "channel": "D0AMY", "tab": "home"}
+    assert (await world.event(event, "Ev42")).status == 200
+    assert (await world.event(event, "Ev42", retry=1)).status == 200
+    await until(lambda: len(world.slack.calls_to("views.publish")) == 1)
+    await asyncio.sleep(0.1)
+    assert len(world.slack.calls_to("views.publish")) == 1
+    assert len(await rows(world, ProcessedEvent)) == 1
+
+
+async def test_commands_are_acked_before_a_slow_web_api(world: SlackWorld) -> None:
+    world.slack.delay("users.info", 1.0)
+    trigger, _ = await world.slash("U0AMY", "join")  # returns the 200 ack ...
+    assert world.slack.calls_to("views.open") == []  # ... before the slow lookup has finished
+    await world.opened_modal(trigger)
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+async def pair_up(world: SlackWorld) -> None:
+    await join(world, "U0AMY")
+    await join(world, "U0VIC", role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    _, preview = await world.slash(ADMIN, "admin match 1")
+    assert "Proposed 1 pair" in await world.answer(preview)
+    _, approved = await world.slash(ADMIN, "admin match approve")
+    await world.answer(approved)
+
+
+def outbox_key(call) -> str:  # type: ignore[no-untyped-def]
+    """The outbox key travels in the message metadata."""
+    metadata = call.args.get("metadata") or {}
+    return (metadata.get("event_payload") or {}).get("key", "")
+
+
+async def outbox(world: SlackWorld) -> dict[str, OutboxItem]:
+    return {item.key: item for item in await rows(world, OutboxItem)}
+
+
+async def test_permanent_slack_errors_are_recorded_once_and_shown_to_admins(
+    world: SlackWorld,
+) -> None:
+    await pair_up(world)
+    world.slack.fail("chat.postMessage", error="account_inactive")
+    await world.app.engine.dispatch()
+    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
+    assert (intro.status, intro.last_error) == ("failed", "account_inactive")
+    world.clock.advance(timedelta(hours=1))
+    await world.app.engine.dispatch()
+    sends = [c for c in world.slack.calls_to("chat.postMessage") if outbox_key(c) == intro.key]
+    assert len(sends) == 1  # recorded once, never retried
+    _, reply = await world.slash(ADMIN, "admin status")
+    assert "account_inactive" in await world.answer(reply)
+
+
+async def test_rate_limits_are_retried_after_retry_after(world: SlackWorld) -> None:
+    await pair_up(world)
+    world.slack.fail("chat.postMessage", error="ratelimited", retry_after=30)
+    await world.app.engine.dispatch()
+    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
+    assert intro.status == "pending" and intro.not_before >= world.clock.now() + timedelta(
+        seconds=30
+    )
+    world.clock.advance(timedelta(minutes=1))
+    await world.app.engine.dispatch()
+    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
+    assert intro.status == "sent"
+
+
+async def test_a_missing_admin_channel_never_sends_the_digest_elsewhere(world: SlackWorld) -> None:
+    del world.slack.channels[ADMIN_CHANNEL]
+    await pair_up(world)
+    world.clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=UTC))
+    await world.app.engine.tick()
+    digests = [i for k, i in (await outbox(world)).items() if k.startswith("digest:")]
+    assert [(d.status, d.last_error) for d in digests] == [("failed", "channel_not_found")]
+    posted = [c.args["channel"] for c in world.slack.calls_to("chat.postMessage")]
+    assert all(not channel.startswith("C") or channel == ADMIN_CHANNEL for channel in posted)
