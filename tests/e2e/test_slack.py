@@ -330,3 +330,41 @@ async def test_a_missing_admin_channel_never_sends_the_digest_elsewhere(world: S
     assert [(d.status, d.last_error) for d in digests] == [("failed", "channel_not_found")]
     posted = [c.args["channel"] for c in world.slack.calls_to("chat.postMessage")]
     assert all(not channel.startswith("C") or channel == ADMIN_CHANNEL for channel in posted)
+
+
+async def test_a_replayed_view_submission_stores_one_answer(world: SlackWorld) -> None:
+    await pair_up(world)
+    world.clock.advance(timedelta(days=15))
+    await world.app.engine.tick()
+    [invite] = [m for m in world.messages_to("U0AMY") if "private check-in" in m["text"]]
+    modal = await world.opened_modal(await world.press("U0AMY", buttons(invite)[0]))
+    answers = {"met": "yes", "rating": "4"}
+    for _ in range(2):  # Slack retried, or the person double-clicked Submit
+        assert (await world.submit("U0AMY", modal, answers)).status == 200
+    assert len(await rows(world, CheckIn)) == 1
+
+
+async def test_a_double_click_on_end_ends_once(world: SlackWorld) -> None:
+    await pair_up(world)
+    _, reply = await world.slash("U0VIC", "end")
+    await world.answer(reply)
+    [end] = [
+        b for b in buttons(world.slack.responses(reply)[-1].args) if b["label"] == "End our pairing"
+    ]
+    for _ in range(2):
+        await world.press("U0VIC", end)
+    await until(
+        lambda: (
+            len(
+                [
+                    m
+                    for m in world.messages_to("U0VIC")
+                    if "Nothing was changed" in m["text"] or "Done." in m["text"]
+                ]
+            )
+            == 2
+        )
+    )
+    texts = [m["text"] for m in world.messages_to("U0VIC")]
+    assert sum("Done. Your pairing has ended" in t for t in texts) == 1
+    assert sum("already ended" in t for t in texts) == 1
