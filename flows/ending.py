@@ -49,7 +49,8 @@ async def confirm_end(event: ButtonAction, ctx: FlowContext) -> Say:
     me, pair = await partner_role_in(ctx, pair_text, event.actor)
     if pair is None or me is None or pair.status != "active" or kind not in ("ended", "rematch"):
         return say("That button is from a pairing that has already ended. Nothing was changed.")
-    await end_pair(ctx, pair, ended_by=me, kind=kind)
+    if not await end_pair(ctx, pair, ended_by=me, kind=kind):
+        return say("That button is from a pairing that has already ended. Nothing was changed.")
     if kind == "rematch":
         return say(
             "Done. Your pairing has ended and you'll be first in line at the next matching round."
@@ -61,12 +62,12 @@ async def cancel_end(event: ButtonAction, ctx: FlowContext) -> Say:
     return say("Good: nothing has changed.")
 
 
-async def end_pair(ctx: FlowContext, pair: Pair, *, ended_by: Participant, kind: str) -> None:
+async def end_pair(ctx: FlowContext, pair: Pair, *, ended_by: Participant, kind: str) -> bool:
     """End a pair. Both partners hear the same neutral sentence whatever the reason, both go
     first at the next matching round, and anything still queued for the pair is cancelled.
     Nothing stored says which partner ended it (`kind` is ended, rematch or left)."""
-    pair.status, pair.ended_at, pair.end_kind = "ended", ctx.now, kind
-    await ctx.repos.pairs.save(pair)
+    if not await ctx.repos.pairs.end_if_active(pair, at=ctx.now, kind=kind):
+        return False
     await ctx.repos.outbox.cancel_pending_for_pair(pair.id)  # type: ignore[arg-type]
     for member in await pair_members(ctx, pair):
         if member.status == "left" or (member.id == ended_by.id and kind == "left"):
@@ -74,3 +75,4 @@ async def end_pair(ctx: FlowContext, pair: Pair, *, ended_by: Participant, kind:
         member.priority = True
         await ctx.repos.participants.save(member)
         await ctx.send_to(f"pair-ended:{pair.id}:{member.id}", member, copy.pair_ended())
+    return True

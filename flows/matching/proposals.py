@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -83,7 +84,8 @@ async def propose(ctx: FlowContext, program: Program, seed: int) -> Say:
     if len(pool) < 2:
         return say("Not enough people are waiting to be matched yet (fewer than two).")
     candidates, managers, people = await _candidates(ctx, program, spare)
-    result = solve(candidates, managers=managers, at=ctx.now, seed=seed)
+    # CPU-bound (an exact integer programme): off the event loop, so the bot keeps answering.
+    result = await asyncio.to_thread(solve, candidates, managers=managers, at=ctx.now, seed=seed)
     log.info("matching program %s with seed %s: %s pairs", program.id, seed, len(result.matches))
     by_id = {p.id: p for p in pool}
     proposals = [

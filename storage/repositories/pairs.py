@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import aliased
-from sqlmodel import col, or_, select
+from sqlmodel import col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import MatchRound, Pair, Participant, ProposedPair
@@ -46,6 +48,20 @@ class Pairs:
         )
         rows = (await self._s.exec(query)).all()
         return [(f"{p}:{t1}:{u1}", f"{p}:{t2}:{u2}") for p, t1, u1, t2, u2 in rows]
+
+    async def end_if_active(self, pair: Pair, *, at: datetime, kind: str) -> bool:
+        """End the pair unless something else already did: the conditional update is the
+        lock, so of two concurrent requests exactly one ends it."""
+        statement = (
+            update(Pair)
+            .where(col(Pair.id) == pair.id, col(Pair.status) == "active")
+            .values(status="ended", ended_at=at, end_kind=kind)
+        )
+        result = await self._s.exec(statement)  # type: ignore[call-overload]
+        if not result.rowcount:
+            return False
+        await self._s.refresh(pair)
+        return True
 
     async def save(self, pair: Pair) -> Pair:
         self._s.add(pair)

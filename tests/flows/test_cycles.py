@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from datetime import timedelta
 
 from sqlmodel import select
@@ -134,8 +136,9 @@ async def test_checkin_is_private_encrypted_and_never_logged(
     assert all(MARKER not in row.model_dump_json() for row in stored_elsewhere)
     assert MARKER not in caplog.text
 
-    async with app.db.engine.connect() as conn:  # fold the write-ahead log into the file
-        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await app.db.engine.dispose()  # then fold the write-ahead log into the file
+    with contextlib.closing(sqlite3.connect(app.db.sqlite_path)) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     folder = app.db.sqlite_path.parent
     on_disk = b"".join(f.read_bytes() for f in folder.iterdir() if f.name.startswith("upward.db"))
     assert on_disk and MARKER.encode() not in on_disk
