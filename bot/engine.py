@@ -63,11 +63,9 @@ class Engine:
         now = self.clock.now()
         async with self.db.session() as session:
             ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
-            if event.event_id and not await ctx.repos.events.first_time(
-                f"{event.actor.platform}:{event.event_id}", now
-            ):
-                await session.commit()
-                return []
+            key = f"{event.actor.platform}:{event.event_id}" if event.event_id else None
+            if key and await ctx.repos.events.seen(key):
+                return []  # a platform retry or a replay: handled already
             try:
                 replies = await self._route(event, ctx)
             except Exception as exc:
@@ -75,6 +73,12 @@ class Engine:
                 error_id = log_error(log, f"handling {_describe(event)}", exc)
                 await self._audit_error(event, now)
                 return [copy.something_went_wrong(error_id)]
+            # Remembered only once handled: a form sent back with field errors can be fixed
+            # and resubmitted; a concurrent duplicate loses the race and changes nothing.
+            handled = not any(isinstance(r, FormErrors) for r in replies)
+            if key and handled and not await ctx.repos.events.first_time(key, now):
+                await session.rollback()
+                return []
             await session.commit()
         return replies
 

@@ -21,32 +21,44 @@ from bot.messages import (
 from flows import copy
 from flows.context import FlowContext
 from flows.cycles import current_cycle, cycle_end, program_end
-from flows.participants import Membership, membership, pair_members, parse_id
-from storage.models import Goal
+from flows.participants import (
+    Membership,
+    membership,
+    pair_members,
+    parse_id,
+    partner_in,
+    partner_role_in,
+)
+from storage.models import Goal, Pair, Participant
 
 GOAL_LIMIT = 300
+
+
+NOT_PAIRED = "Goals belong to a pair: you'll be able to add them once you're matched."
 
 
 async def goals_command(event: Command, ctx: FlowContext) -> Say | ShowForm:
     found = await membership(ctx, event.actor)
     if found is None:
         return copy.not_enrolled()
-    if found.pair is None or found.partner is None:
-        return say("Goals belong to a pair: you'll be able to add them once you're matched.")
+    if not found.pairs:
+        return say(NOT_PAIRED)
     if event.args and event.args[0].lower() == "add":
-        return ShowForm(form=goal_form(found))
-    return await goal_list(ctx, found)
+        pair, partner = found.pairs[0]
+        return ShowForm(form=goal_form(pair, partner))
+    return await goal_lists(ctx, found)
 
 
 async def add_button(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
-    found = await membership(ctx, event.actor)
-    if found is None or found.pair is None or found.partner is None:
-        return say("Goals belong to a pair: you'll be able to add them once you're matched.")
-    return ShowForm(form=goal_form(found))
+    """The button carries its pair: a mentor with two mentees adds to the pair they meant."""
+    me, pair = await partner_role_in(ctx, event.value, event.actor)
+    partner = await partner_in(ctx, pair, me) if me and pair and pair.status == "active" else None
+    if pair is None or partner is None:
+        return say(NOT_PAIRED)
+    return ShowForm(form=goal_form(pair, partner))
 
 
-def goal_form(found: Membership) -> Form:
-    assert found.partner is not None and found.pair is not None
+def goal_form(pair: Pair, partner: Participant) -> Form:
     return Form(
         form_id="goal",
         title="Add a goal",
@@ -74,24 +86,20 @@ def goal_form(found: Membership) -> Form:
                 type="select",
                 options=(
                     Option(value="me", label="Mine"),
-                    Option(value="partner", label=f"{found.partner.display_name}'s"),
+                    Option(value="partner", label=f"{partner.display_name}'s"),
                 ),
                 initial="me",
             ),
             FormField(id="due", label="Due date", type="date", required=False, hint="YYYY-MM-DD"),
         ),
-        state={"pair_id": str(found.pair.id)},
+        state={"pair_id": str(pair.id)},
     )
 
 
 async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
-    found = await membership(ctx, event.actor)
-    if (
-        found is None
-        or found.pair is None
-        or found.partner is None
-        or str(found.pair.id) != event.state.get("pair_id")
-    ):
+    me, pair = await partner_role_in(ctx, event.state.get("pair_id", ""), event.actor)
+    partner = await partner_in(ctx, pair, me) if me and pair and pair.status == "active" else None
+    if me is None or pair is None or partner is None:
         return say("This goal form is no longer open. Nothing was stored.")
     text = str(event.values.get("text") or "").strip()
     kind = str(event.values.get("kind") or "goal")
@@ -111,12 +119,11 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
         errors["due"] = "Use a date from today on, as YYYY-MM-DD."
     if errors:
         return FormErrors(errors=errors)
-    owner_p = found.me if owner == "me" else found.partner
     goal = await ctx.repos.goals.save(
         Goal(
-            pair_id=found.pair.id,  # type: ignore[arg-type]
-            owner_id=owner_p.id,  # type: ignore[arg-type]
-            created_by_id=found.me.id,  # type: ignore[arg-type]
+            pair_id=pair.id,  # type: ignore[arg-type]
+            owner_id=(me if owner == "me" else partner).id,  # type: ignore[arg-type]
+            created_by_id=me.id,  # type: ignore[arg-type]
             kind=kind,
             text=text,
             due_on=due,
@@ -125,27 +132,35 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     )
     await ctx.send_to(
         f"goal-added:{goal.id}",
-        found.partner,
+        partner,
         copy.notice(
-            f"{found.me.display_name} added a {kind} for your pair: “{text}”"
+            f"{me.display_name} added a {kind} for your pair: “{text}”"
             + (f" (due {due:%d %B})" if due else ""),
             buttons=(Button(action_id="goals.list", label="See your goals"),),
         ),
-        pair_id=found.pair.id,
+        pair_id=pair.id,
     )
-    return say(f"Added: “{text}”. `goals` shows your pair's list.")
+    return say(f"Added: “{text}”. `/mentoring goals` shows your pair's list.")
 
 
-async def goal_list(ctx: FlowContext, found: Membership) -> Say:
-    assert found.pair is not None
-    goals = await ctx.repos.goals.for_pair(found.pair.id)  # type: ignore[arg-type]
+async def goal_lists(ctx: FlowContext, found: Membership) -> Say:
+    """Every pair's goals (a mentor may have several mentees), with "done" buttons."""
+    blocks: list = []
+    for pair, partner in found.pairs:
+        blocks += await _goal_blocks(ctx, found.me, pair, partner, several=len(found.pairs) > 1)
+    return say("Your goals", *blocks)
+
+
+async def _goal_blocks(
+    ctx: FlowContext, me: Participant, pair: Pair, partner: Participant, *, several: bool
+) -> list:
+    goals = await ctx.repos.goals.for_pair(pair.id)  # type: ignore[arg-type]
+    title = f"Goals with {partner.display_name}" if several else "Your pair's goals"
+    add = Button(action_id="goals.add", label="Add a goal", value=str(pair.id))
     if not goals:
-        return say(
-            "No goals yet. `goals add` adds one; either of you can.",
-            Text(text="No goals yet. `goals add` adds one; either of you can."),
-            Actions(buttons=(Button(action_id="goals.add", label="Add a goal"),)),
-        )
-    names = {found.me.id: "you", found.partner.id: found.partner.display_name}  # type: ignore[union-attr]
+        empty = "No goals yet. Either of you can add one."
+        return [Heading(text=title), Text(text=empty), Actions(buttons=(add,))]
+    names = {me.id: "you", partner.id: partner.display_name}
     lines, buttons = [], []
     for goal in goals:
         mark = "✓" if goal.done_at else "○"
@@ -155,23 +170,20 @@ async def goal_list(ctx: FlowContext, found: Membership) -> Say:
             buttons.append(
                 Button(action_id="goal.done", label=f"Done: {goal.text[:60]}", value=str(goal.id))
             )
-    blocks = [Heading(text="Your pair's goals"), Text(text="\n".join(lines))]
-    buttons.append(Button(action_id="goals.add", label="Add a goal"))
-    blocks.append(Actions(buttons=tuple(buttons[:25])))
-    return say(f"{len(goals)} goals", *blocks)
+    return [Heading(text=title), Text(text="\n".join(lines)), Actions(buttons=(*buttons[:24], add))]
 
 
 async def list_button(event: ButtonAction, ctx: FlowContext) -> Say:
     found = await membership(ctx, event.actor)
-    if found is None or found.pair is None:
+    if found is None or not found.pairs:
         return say("You're not in a pair right now.")
-    return await goal_list(ctx, found)
+    return await goal_lists(ctx, found)
 
 
 async def mark_done(event: ButtonAction, ctx: FlowContext) -> Say:
-    found = await membership(ctx, event.actor)
     goal = await ctx.repos.goals.get(number) if (number := parse_id(event.value)) else None
-    if found is None or found.pair is None or goal is None or goal.pair_id != found.pair.id:
+    me, _pair = await partner_role_in(ctx, str(goal.pair_id) if goal else "", event.actor)
+    if goal is None or me is None:
         return say("That goal isn't one of your pair's. Nothing was changed.")
     if goal.done_at is None:
         goal.done_at = ctx.now

@@ -29,8 +29,8 @@ async def home(event: Command, ctx: FlowContext) -> Say:
             ]
     else:
         blocks += list((await optin.status(event, ctx)).message.blocks)
-        if found.pair is not None:
-            blocks += [Divider(), *(await goals.goal_list(ctx, found)).message.blocks]
+        if found.pairs:
+            blocks += [Divider(), *(await goals.goal_lists(ctx, found)).message.blocks]
     if ctx.policy.is_admin(event.actor):
         blocks += [Divider(), *(await admin.admin_status(event, ctx)).message.blocks]
     return say("Your mentoring", *blocks)

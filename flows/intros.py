@@ -53,6 +53,10 @@ def intro_message(
                 text=f"{mentee.display_name}, please reach out first and set up your first "
                 "conversation this week: it shows the mentoring runs upward."
             ),
-            Actions(buttons=(Button(action_id="goals.add", label="Add a first goal"),)),
+            Actions(
+                buttons=(
+                    Button(action_id="goals.add", label="Add a first goal", value=str(pair.id)),
+                )
+            ),
         ),
     )

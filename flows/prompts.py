@@ -93,7 +93,14 @@ async def _send_prompt(ctx: FlowContext, program: Program, pair: Pair, cycle: in
     )
     if prompt is None:
         return False
-    message = prompt_message(prompt, cycle, lead, two_way=pair.two_way, cadence=program.cadence)
+    message = prompt_message(
+        prompt,
+        cycle,
+        lead,
+        pair_id=pair.id,
+        two_way=pair.two_way,
+        cadence=program.cadence,  # type: ignore[arg-type]
+    )
     # Queue first: the outbox key decides which of two overlapping ticks owns this prompt.
     if not await ctx.send_to_pair(key, mentor, mentee, pair.id, message):  # type: ignore[arg-type]
         return False
@@ -104,7 +111,7 @@ async def _send_prompt(ctx: FlowContext, program: Program, pair: Pair, cycle: in
 
 
 def prompt_message(
-    prompt: Prompt, cycle: int, lead: Participant, *, two_way: bool, cadence: str
+    prompt: Prompt, cycle: int, lead: Participant, *, pair_id: int, two_way: bool, cadence: str
 ) -> Message:
     who = f"{lead.display_name} leads this one." if two_way else f"{lead.display_name}, you lead."
     word = CYCLE_WORD.get(cadence, "cycle")
@@ -114,6 +121,8 @@ def prompt_message(
             Heading(text=f"Conversation starter · {word} {cycle}"),
             Text(text=prompt.text),
             Text(text=f"{who} Find 45 minutes this {word}; a private check-in follows."),
-            Actions(buttons=(Button(action_id="goals.add", label="Add a goal"),)),
+            Actions(
+                buttons=(Button(action_id="goals.add", label="Add a goal", value=str(pair_id)),)
+            ),
         ),
     )

@@ -6,6 +6,7 @@ No program logic here: what to answer is the engine's business; this module only
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -17,14 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import parse
-from adapters.slack.render import (
-    errors_response,
-    form_metadata,
-    form_values,
-    neutral_action_id,
-    render_message,
-    render_modal,
-)
+from adapters.slack.render import errors_response, neutral_action_id, render_message, render_modal
 from bot.events import Command
 from bot.messages import FormErrors, Message, Say, ShowForm
 from bot.ports import EventHandler
@@ -34,24 +28,33 @@ HOME_BLOCK_LIMIT = 100
 
 
 class Directory:
-    """Names and time zones from users.info, cached: Tier 4, but no need to ask twice."""
+    """Names and time zones from users.info, cached, time-boxed, never fatal: a slow or
+    failing lookup only means the form suggests the default time zone."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, within: float = 1.0) -> None:
         self._client = client
+        self._within = within
         self._cache: dict[str, tuple[str | None, str | None]] = {}
+
+    def cached(self, user_id: str) -> tuple[str | None, str | None]:
+        return self._cache.get(user_id, (None, None))
 
     async def profile(self, user_id: str) -> tuple[str | None, str | None]:
         if user_id not in self._cache:
             try:
-                user = (await self._client.users_info(user=user_id))["user"]
-                profile = user.get("profile", {})
-                name = (
-                    profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+                response = await asyncio.wait_for(
+                    self._client.users_info(user=user_id), self._within
                 )
-                self._cache[user_id] = (name or None, user.get("tz") or None)
-            except SlackApiError:
+            except Exception:  # a profile is a nicety: timeouts, API and network errors alike
                 return None, None
+            user = response.get("user") or {}
+            profile = user.get("profile") or {}
+            name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+            self._cache[user_id] = (name or None, user.get("tz") or None)
         return self._cache[user_id]
+
+
+NEEDS_PROFILE = frozenset({"join", "join.open"})
 
 
 def build_bolt_app(
@@ -63,41 +66,50 @@ def build_bolt_app(
     @app.command("/mentoring")
     async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
         await ack()  # within Slack's 3 seconds, before any Web API call
-        name, timezone = await directory.profile(body["user_id"])
-        event = parse.command(body, display_name=name, timezone=timezone)
-        replies = await engine.handle(event)
-        for reply in replies:
-            if isinstance(reply, ShowForm):
-                await client.views_open(
-                    trigger_id=body["trigger_id"], view=render_modal(reply.form)
-                )
-            elif isinstance(reply, Say):
-                for payload in render_message(reply.message):
-                    await respond(response_type="ephemeral", replace_original=False, **payload)
+        name, timezone = directory.cached(body["user_id"])
+        if parse.command(body).name in NEEDS_PROFILE:
+            name, timezone = await directory.profile(body["user_id"])
+        replies = await engine.handle(parse.command(body, display_name=name, timezone=timezone))
+        await _answer(
+            client,
+            body,
+            replies,
+            say=lambda payload: respond(
+                response_type="ephemeral", replace_original=False, **payload
+            ),
+        )
 
     @app.action(re.compile(".*"))
     async def on_action(ack: Any, body: dict, client: AsyncWebClient) -> None:
         await ack()
         user_id = body["user"]["id"]
         for action in body.get("actions", []):
-            event = parse.button(body, action, neutral_action_id(action["action_id"]))
-            for reply in await engine.handle(event):
-                if isinstance(reply, ShowForm):
-                    await client.views_open(
-                        trigger_id=body["trigger_id"], view=render_modal(reply.form)
-                    )
-                elif isinstance(reply, Say):
-                    await _dm(client, user_id, reply.message)
+            action_id = neutral_action_id(action.get("action_id", ""))
+            name, timezone = directory.cached(user_id)
+            if action_id in NEEDS_PROFILE:
+                name, timezone = await directory.profile(user_id)
+            event = parse.button(body, action, action_id, display_name=name, timezone=timezone)
+            replies = await engine.handle(event)
+            await _answer(
+                client,
+                body,
+                replies,
+                say=lambda payload: client.chat_postMessage(channel=user_id, **payload),
+            )
         if body.get("view", {}).get("type") == "home":
             await publish_home(engine, client, body)
 
     @app.view(re.compile(".*"))
     async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
-        view = body["view"]
-        form_id, state = form_metadata(view.get("private_metadata", ""))
-        name, _timezone = await directory.profile(body["user"]["id"])  # cached from the command
-        event = parse.submission(body, form_id, state, form_values(view["state"]["values"]), name)
-        replies = await engine.handle(event)  # our own database only: fast enough to ack after
+        """Only our own database before the ack: no Web API call may delay it."""
+        user_id = body["user"]["id"]
+        try:
+            event = parse.submission(body, display_name=directory.cached(user_id)[0])
+            replies = await engine.handle(event)
+        except (KeyError, TypeError, ValueError):
+            log.warning("unreadable view_submission ignored")
+            await ack()
+            return
         errors = next((r for r in replies if isinstance(r, FormErrors)), None)
         follow_up = next((r for r in replies if isinstance(r, ShowForm)), None)
         if errors is not None:
@@ -109,16 +121,34 @@ def build_bolt_app(
             await ack()
         for reply in replies:
             if isinstance(reply, Say):
-                await _dm(client, body["user"]["id"], reply.message)
+                await _dm(client, user_id, reply.message)
         await publish_home(engine, client, body)
 
     @app.event("app_home_opened")
     async def on_home_opened(body: dict, client: AsyncWebClient) -> None:
+        if body["event"].get("tab", "home") != "home":
+            return
         if not await engine.handle(parse.home_opened(body)):
             return  # a retry of an event already handled (Slack retries up to three times)
         await publish_home(engine, client, body, user_id=body["event"]["user"])
 
     return app
+
+
+async def _answer(client: AsyncWebClient, body: dict, replies: list, *, say: Any) -> None:
+    """Forms open as modals; messages go back the way the person asked."""
+    for reply in replies:
+        if isinstance(reply, ShowForm):
+            try:
+                await client.views_open(
+                    trigger_id=body["trigger_id"], view=render_modal(reply.form)
+                )
+            except SlackApiError as exc:  # e.g. expired_trigger_id after a slow moment
+                log.warning("views.open failed: %s", exc.response.get("error"))
+                await say({"text": "Sorry, that form took too long to open. Please try again."})
+        elif isinstance(reply, Say):
+            for payload in render_message(reply.message):
+                await say(payload)
 
 
 async def publish_home(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.slack.render import form_metadata, form_values
 from bot.commands import parse_command_text
 from bot.events import Actor, ButtonAction, Command, FirstContact, FormSubmission
 
@@ -33,29 +34,35 @@ def command(
     )
 
 
-def button(body: dict[str, Any], action: dict[str, Any], neutral_action_id: str) -> ButtonAction:
+def button(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    neutral_action_id: str,
+    *,
+    display_name: str | None = None,
+    timezone: str | None = None,
+) -> ButtonAction:
     """One action of a `block_actions` payload."""
     return ButtonAction(
         actor=actor(body, body["user"]["id"]),
-        display_name=body["user"].get("name") or body["user"].get("username"),
+        display_name=display_name or body["user"].get("name") or body["user"].get("username"),
+        timezone=timezone,
         action_id=neutral_action_id,
         value=action.get("value") or "",
     )
 
 
-def submission(
-    body: dict[str, Any],
-    form_id: str,
-    state: dict[str, str],
-    values: dict[str, str | list[str]],
-    display_name: str | None = None,
-) -> FormSubmission:
-    """A `view_submission`; the form id and state travel in the view's private_metadata."""
+def submission(body: dict[str, Any], *, display_name: str | None = None) -> FormSubmission:
+    """A `view_submission`. The form id and state travel in the view's private_metadata;
+    the view id identifies the submission, so a replay is stored once."""
+    view = body["view"]
+    form_id, state = form_metadata(view.get("private_metadata", ""))
     return FormSubmission(
         actor=actor(body, body["user"]["id"]),
         display_name=display_name or body["user"].get("name") or body["user"].get("username"),
+        event_id=f"view:{view['id']}" if view.get("id") else None,
         form_id=form_id,
-        values=values,
+        values=form_values(view["state"]["values"]),
         state=state,
     )
 

@@ -74,17 +74,27 @@ class SlackWorld:
         await until(lambda: bool(self.slack.responses(response_id)))
         return flatten(self.slack.responses(response_id)[-1].args)
 
-    async def opened_modal(self, trigger: str) -> dict:
-        await until(
-            lambda: any(
-                c.args.get("trigger_id") == trigger for c in self.slack.calls_to("views.open")
-            )
-        )
-        return next(
+    def _opened(self, trigger: str) -> dict | None:
+        """The view sent to views.open with this trigger, with the id Slack gave it."""
+        sent = [
             c.args["view"]
             for c in self.slack.calls_to("views.open")
-            if c.args["trigger_id"] == trigger
-        )
+            if c.args.get("trigger_id") == trigger
+        ]
+        if not sent:
+            return None
+        stored = [
+            v
+            for v in self.slack.views.values()
+            if v["private_metadata"] == sent[0]["private_metadata"]
+        ]
+        return {**sent[0], "id": stored[-1]["id"]} if stored else None
+
+    async def opened_modal(self, trigger: str) -> dict:
+        await until(lambda: self._opened(trigger) is not None)
+        modal = self._opened(trigger)
+        assert modal is not None
+        return modal
 
     async def submit(self, user: str, modal: dict, answers: dict[str, Any]) -> Any:
         """Submit a modal the way Slack does: every input block's state, as typed."""
@@ -104,6 +114,7 @@ class SlackWorld:
             values=values,
             user_name=user.lower(),
             blocks=modal["blocks"],
+            view_id=modal["id"],
         )
         return await self.post(interaction_body(payload))
 

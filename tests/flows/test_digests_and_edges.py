@@ -156,3 +156,24 @@ async def test_weekly_programs_get_prompts_and_checkins(session, program, app, c
     # cycles start on days 7, 14, 21 and 28; check-ins come half a week after each
     assert sum("Conversation starter for week" in s for s in summaries) == 4
     assert sum("private check-in" in s for s in summaries) == 3
+
+
+async def test_a_goal_added_from_one_pairs_intro_stays_with_that_pair(
+    session, program, app, console
+):
+    async with app.db.session() as s:
+        sample = (await s.exec(select(Program))).one()
+        sample.mentor_capacity = 2
+        await s.commit()
+    await join(session, "m0", role="mentor", offers=["ai_tools"], wants=["career_growth"])
+    for user in ("s0", "s1"):
+        await join(session, user, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    await matched(session, app)
+    intro_with_s1 = next(d for d in console.seen_by("m0") if "S1" in d.message.summary)
+    [add] = [b for b in intro_with_s1.message.buttons if b.action_id == "goals.add"]
+    console.buttons["m0"] = (add,)
+    await session.press("m0", 1)
+    await session.submit("m0", {"text": "Meet at the S1 site", "kind": "goal", "owner": "me"})
+    await app.engine.dispatch()
+    assert any("Meet at the S1 site" in d.message.summary for d in console.seen_by("s1"))
+    assert not any("Meet at the S1 site" in d.message.summary for d in console.seen_by("s0"))
