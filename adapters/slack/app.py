@@ -12,9 +12,11 @@ import re
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import parse
@@ -171,21 +173,36 @@ async def _dm(client: AsyncWebClient, user_id: str, message: Message) -> None:
         await client.chat_postMessage(channel=user_id, **payload)
 
 
-def events_endpoint(app: AsyncApp) -> Any:
-    """`POST /slack/events` for aiohttp. Malformed signature headers are answered 401
-    here (bolt would fail on them with a 500); everything else is bolt's verification."""
+def events_endpoint(app: AsyncApp, signing_secret: str | None) -> Any:
+    """`POST /slack/events` for aiohttp. The signature is checked on the raw bytes before
+    anything is parsed, so a forged request with a junk body is a 401, never a 500; a
+    genuine request Slack could not have sent is a 400. Then bolt verifies again and
+    dispatches."""
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def handler(request: web.Request) -> web.Response:
-        if not _plausible_signature_headers(request):
+        raw = await request.read()
+        if verifier is None or not _signed(verifier, request, raw):
             return web.json_response({"error": "invalid request"}, status=401)
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=request.headers  # type: ignore[arg-type]
+            )
+        except (UnicodeDecodeError, ValueError, TypeError, AttributeError):
+            return web.json_response({"error": "malformed request"}, status=400)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     return handler
 
 
-def _plausible_signature_headers(request: web.Request) -> bool:
+def _signed(verifier: SignatureVerifier, request: web.Request, raw: bytes) -> bool:
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     signature = request.headers.get("X-Slack-Signature", "")
-    return (
-        timestamp.isascii() and timestamp.isdigit() and signature.isascii() and len(signature) < 200
-    )
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    if not (signature.isascii() and len(signature) < 200):
+        return False
+    try:
+        return verifier.is_valid(body=raw, timestamp=timestamp, signature=signature)
+    except (ValueError, TypeError, UnicodeError):
+        return False

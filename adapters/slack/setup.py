@@ -35,7 +35,7 @@ class SlackEdge:
         """HTTP mode: Slack posts to /slack/events. Socket Mode needs no public URL."""
         assert self.bolt is not None, "attach the engine first"
         if self.app_token is None:
-            web_app.router.add_post(EVENTS_PATH, events_endpoint(self.bolt))
+            web_app.router.add_post(EVENTS_PATH, events_endpoint(self.bolt, self.signing_secret))
 
     async def start(self) -> None:
         if self.app_token is not None and self.bolt is not None:

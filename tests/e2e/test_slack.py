@@ -4,6 +4,8 @@ bolt AsyncApp and slack_sdk client, and a loopback Slack Web API recording what 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -209,6 +211,13 @@ async def test_user_written_text_stays_inert(world: SlackWorld) -> None:
 # --- the edge: signatures, retries, slowness -------------------------------------------------
 
 
+def sign_bytes(body: bytes) -> dict[str, str]:
+    """Slack signs the raw bytes, whatever they are."""
+    timestamp = str(int(datetime.now(UTC).timestamp()))
+    digest = hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=" + digest.hexdigest()}
+
+
 def command_body(text: str = "status") -> str:
     return slash_command_body(
         text=text,
@@ -368,3 +377,44 @@ async def test_a_double_click_on_end_ends_once(world: SlackWorld) -> None:
     texts = [m["text"] for m in world.messages_to("U0VIC")]
     assert sum("Done. Your pairing has ended" in t for t in texts) == 1
     assert sum("already ended" in t for t in texts) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\xff\xfe not utf-8", b"{not json", b"payload=%7Bnope", b"[]"],
+    ids=["not utf-8", "broken json", "broken payload", "json array"],
+)
+async def test_junk_bodies_never_cause_a_500(world: SlackWorld, body: bytes) -> None:
+    forged = {
+        "X-Slack-Request-Timestamp": str(int(datetime.now(UTC).timestamp())),
+        "X-Slack-Signature": "v0=" + "0" * 64,
+    }
+    response = await world.client.post("/slack/events", data=body, headers=forged)
+    assert response.status == 401
+    signed = sign_bytes(body)
+    response = await world.client.post(
+        "/slack/events", data=body, headers={**signed, "Content-Type": "application/json"}
+    )
+    assert response.status in (400, 401, 404) and response.status != 500
+    huge = {"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=abc"}
+    assert (await world.client.post("/slack/events", data=body, headers=huge)).status == 401
+    assert world.slack.calls == []
+
+
+async def test_modal_submissions_are_acked_before_a_slow_web_api(world: SlackWorld) -> None:
+    trigger, _ = await world.slash("U0AMY", "join")
+    modal = await world.opened_modal(trigger)
+    world.slack.delay("users.info", 1.5)
+    world.slack.delay("chat.postMessage", 1.5)
+    publishes = len(world.slack.calls_to("views.publish"))
+    response = await world.submit("U0AMY", modal, JOIN)
+    assert response.status == 200 and await response.text() == ""
+    assert len(await rows(world, Participant)) == 1
+    assert world.slack.calls_to("views.publish")[publishes:] == []  # follow-up work still running
+    await until(lambda: len(world.slack.calls_to("views.publish")) > publishes, within=5)
+
+
+async def test_a_retry_can_be_the_first_copy_that_arrives(world: SlackWorld) -> None:
+    event = {"type": "app_home_opened", "user": "U0AMY", "channel": "D0AMY", "tab": "home"}
+    assert (await world.event(event, "Ev7", retry=2)).status == 200
+    await until(lambda: len(world.slack.calls_to("views.publish")) == 1)
