@@ -303,7 +303,7 @@ async def script(demo: Demo) -> None:
         "\nBen's private note was stored encrypted; it appears nowhere above except here: "
         f"{PRIVATE_NOTE!r}"
     )
-    print("Next: `upward shell` to try it yourself; README.md for Slack and Teams.")
+    print("Next: `upward shell` to try it yourself; README.md to run it in Slack.")
 
 
 def _join_answers(user: str, answers: dict[str, str | list[str]]) -> dict[str, str | list[str]]:

@@ -108,10 +108,12 @@ class Dispatcher:
         retry_after: float | None,
         report: DispatchReport,
     ) -> None:
-        if item.attempts >= self._max_attempts:
+        if retry_after:
+            item.attempts -= 1  # the platform said "not now", not "this failed": no attempt used
+        elif item.attempts >= self._max_attempts:
             _fail(item, f"gave up after {item.attempts} attempts: {reason}", report)
             return
-        backoff = self._base_backoff * (2 ** (item.attempts - 1))
+        backoff = self._base_backoff * (2 ** max(item.attempts - 1, 0))
         wait = max(backoff, timedelta(seconds=retry_after or 0))
         item.status, item.claimed_until = "pending", None
         item.not_before, item.last_error = now + wait, reason[:300]

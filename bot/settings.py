@@ -143,6 +143,11 @@ def _slack_problems(settings: Settings) -> list[str]:
         problems.append(
             "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
         )
+    odd = [u for u in settings.slack_admin_users if not (u[:1] in ("U", "W") and u.isalnum())]
+    if odd:
+        problems.append(
+            f"SLACK_ADMIN_USERS must be Slack user ids like U0123ABCD, not {', '.join(odd)}"
+        )
     if settings.slack_admin_channel and settings.slack_admin_channel[:1] not in ("C", "G"):
         problems.append("SLACK_ADMIN_CHANNEL must be a channel id like C0123ABCD, not a name")
     return problems

@@ -137,7 +137,9 @@ def _thanks(me: Participant, answers: dict, support: str) -> Say:
             + (support or "Your program lead can point you to support.")
         )
     if answers["rating"] <= 2:
-        lines.append("If something isn't working, `end` lets you end or re-match, confidentially.")
+        lines.append(
+            "If something isn't working, `/mentoring end` lets you end or re-match, confidentially."
+        )
     return say(lines[0], *(Text(text=line) for line in lines))
 
 

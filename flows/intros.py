@@ -14,7 +14,7 @@ KICKOFF_AGENDA = (
     "things.\n"
     "3. Boundaries: anything off-limits, and how you'll say so if a topic gets too heavy.\n"
     "4. How you'll give each other feedback, and how often you'll meet.\n"
-    "5. First goals: one thing each of you wants to change or learn (`goals add`)."
+    "5. First goals: one thing each of you wants to change or learn (`/mentoring goals add`)."
 )
 
 

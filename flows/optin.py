@@ -35,7 +35,9 @@ async def join(event: Command, ctx: FlowContext) -> Say | ShowForm:
         return copy.no_program()
     existing = await ctx.repos.participants.find(program.id, *_key(event.actor))  # type: ignore[arg-type]
     if existing is not None and existing.status != "left":
-        return say(f"You're already in {program.name}. `status` shows where things stand.")
+        return say(
+            f"You're already in {program.name}. `/mentoring status` shows where things stand."
+        )
     person = await ctx.repos.people.find(*_key(event.actor))
     timezone = (
         (person.timezone if person else None) or event.timezone or ctx.policy.default_timezone
@@ -105,7 +107,9 @@ async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErro
         return FormErrors(errors=errors)
     participant = await ctx.repos.participants.find(program.id, *_key(event.actor))  # type: ignore[arg-type]
     if participant is not None and participant.status != "left":
-        return say(f"You're already in {program.name}. `status` shows where things stand.")
+        return say(
+            f"You're already in {program.name}. `/mentoring status` shows where things stand."
+        )
     participant = participant or Participant(
         program_id=program.id,
         **dict(zip(("platform", "tenant", "user_id"), _key(event.actor), strict=True)),  # type: ignore[arg-type]
@@ -212,7 +216,7 @@ async def leave(event: Command, ctx: FlowContext) -> Say:
     await ctx.repos.outbox.cancel_pending_for(event.actor.key)
     return say(
         f"You've left {found.program.name}. Thank you for taking part. "
-        "Your private check-ins stay private; `join` any time to come back."
+        "Your private check-ins stay private; `/mentoring join` any time to come back."
     )
 
 
@@ -265,10 +269,8 @@ async def status(event: Command, ctx: FlowContext) -> Say:
         if nxt:
             lines.append(f"Next conversation prompt: around {nxt:%d %B %Y}")
         goals = await ctx.repos.goals.for_pair(pair.id)  # type: ignore[arg-type]
-        open_goals = [g for g in goals if g.done_at is None]
-        lines.append(
-            f"Goals: {len(open_goals)} open, {len(goals) - len(open_goals)} done (`goals`)"
-        )
+        done = sum(1 for g in goals if g.done_at is not None)
+        lines.append(f"Goals: {len(goals) - done} open, {done} done (`/mentoring goals`)")
     if not found.pairs:
         lines.append("Not paired yet: you'll get an introduction when matching is approved.")
     return say(lines[0], Heading(text="Your mentoring"), Text(text="\n".join(lines)))

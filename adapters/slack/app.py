@@ -186,7 +186,9 @@ def events_endpoint(app: AsyncApp, signing_secret: str | None) -> Any:
             return web.json_response({"error": "invalid request"}, status=401)
         try:
             bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"), query=request.query_string, headers=request.headers  # type: ignore[arg-type]
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
             )
         except (UnicodeDecodeError, ValueError, TypeError, AttributeError):
             return web.json_response({"error": "malformed request"}, status=400)

@@ -28,11 +28,7 @@ PERMANENT_ERRORS = frozenset(
         "channel_not_found",
         "not_in_channel",
         "is_archived",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
+        "user_not_visible",
         "cannot_dm_bot",
         "restricted_action",
         "invalid_blocks",
@@ -40,7 +36,12 @@ PERMANENT_ERRORS = frozenset(
         "no_text",
     }
 )
-METADATA_EVENT = "upward_outbox"
+# About the app, not the recipient: retrying later (after an admin fixes the token or
+# scopes) is right; failing every queued item for good is not.
+APP_WIDE_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "missing_scope"}
+)
+APP_WIDE_WAIT = 900.0
 
 
 class SlackDelivery:
@@ -52,6 +53,7 @@ class SlackDelivery:
         self._pacing = pacing_seconds
         self._last_post: dict[str, float] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._group_dms: dict[frozenset[str], str] = {}  # conversations.open is Tier 3
 
     async def deliver(
         self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
@@ -71,9 +73,11 @@ class SlackDelivery:
         if isinstance(address, ToPerson):
             return address.person.user_id  # chat.postMessage to a user id posts in the bot's DM
         if isinstance(address, ToPair):
-            users = ",".join(member.user_id for member in address.members)
-            response = await self._client.conversations_open(users=users)
-            return str(response["channel"]["id"])
+            members = frozenset(member.user_id for member in address.members)
+            if members not in self._group_dms:
+                response = await self._client.conversations_open(users=",".join(sorted(members)))
+                self._group_dms[members] = str(response["channel"]["id"])
+            return self._group_dms[members]
         return address.channel_id
 
     async def _post(self, channel: str, payload: dict, key: str) -> str:
@@ -90,9 +94,6 @@ class SlackDelivery:
                     blocks=payload["blocks"],
                     unfurl_links=False,
                     unfurl_media=False,
-                    # The outbox key travels with the message, so an ambiguous send can be
-                    # reconciled later instead of sent twice.
-                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
                 )
             finally:
                 self._last_post[channel] = time.monotonic()
@@ -106,6 +107,10 @@ def _classify(exc: SlackApiError) -> PermanentDeliveryError | TransientDeliveryE
     if status == 429 or error == "ratelimited":
         retry_after = _retry_after(response)
         return TransientDeliveryError(f"ratelimited (retry after {retry_after:g}s)", retry_after)
+    if error in APP_WIDE_ERRORS:
+        return TransientDeliveryError(
+            f"{error}: check SLACK_BOT_TOKEN and the app's scopes", APP_WIDE_WAIT
+        )
     if error in PERMANENT_ERRORS:
         return PermanentDeliveryError(error)
     return TransientDeliveryError(f"{error} (HTTP {status})")

@@ -8,7 +8,7 @@ from bot.messages import Actions, Button, Divider, Fields, Heading, Message, Say
 HELP_LINES = (
     ("join", "opt in to the mentoring program"),
     ("status", "your program, partner and what's next"),
-    ("goals", "your pair's goals and commitments (`goals add` to add one)"),
+    ("goals", "your pair's goals and commitments (`/mentoring goals add` to add one)"),
     ("checkin", "a private check-in on how it's going"),
     ("pause YYYY-MM-DD", "take a break until a date; everything resumes by itself"),
     ("end", "end your pairing or ask for a re-match, confidentially and without blame"),
@@ -60,7 +60,7 @@ def unknown(event: BaseEvent) -> Say:
     if isinstance(event, Command):
         name = event.name.removeprefix("admin ")
         return help_message(prefix=f"I don't know the command `{name}`. Here is what I can do:")
-    return say("That button or form has expired. Type `help` to see what I can do.")
+    return say("That button or form has expired. Type `/mentoring help` to see what I can do.")
 
 
 def admins_only() -> Say:
@@ -68,7 +68,7 @@ def admins_only() -> Say:
 
 
 def not_enrolled() -> Say:
-    return say("You're not in a mentoring program yet. Type `join` to opt in.")
+    return say("You're not in a mentoring program yet. Type `/mentoring join` to opt in.")
 
 
 def no_program() -> Say:
@@ -79,7 +79,7 @@ def no_program() -> Say:
 
 def help_message(*, prefix: str = "Here is what I can do:", admin: bool = False) -> Say:
     lines = HELP_LINES + (ADMIN_HELP_LINES if admin else ())
-    body = "\n".join(f"• `{cmd}` — {what}" for cmd, what in lines)
+    body = "\n".join(f"• `/mentoring {cmd}` — {what}" for cmd, what in lines)
     return say(prefix, Text(text=prefix), Text(text=body))
 
 
@@ -98,7 +98,8 @@ def welcome(program_name: str, k: int) -> Say:
         Heading(text=summary),
         Text(
             text="Next: an admin runs matching and you'll get an introduction to your partner, "
-            "with why you were matched. In the meantime, `status` shows where things stand."
+            "with why you were matched. In the meantime, `/mentoring status` shows where "
+            "things stand."
         ),
         *who_sees_what_blocks(),
         Text(text=f"(k = {k}: admins see no figure covering fewer than {k} pairs.)"),
@@ -120,7 +121,7 @@ def pair_ended() -> Message:
     return notice(
         "Your mentoring pairing has come to an end.",
         "This happens in every program and it's nobody's fault. You'll be first in line "
-        "at the next matching round; `status` shows where things stand.",
+        "at the next matching round; `/mentoring status` shows where things stand.",
     )
 
 

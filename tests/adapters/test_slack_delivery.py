@@ -44,8 +44,8 @@ async def test_a_pair_is_one_group_dm_and_a_person_their_dm(slack: FakeSlack) ->
     assert set(opened.args["users"].split(",")) == {"U0ANN", "U0SAM"}
     posted = [c.args["channel"] for c in slack.calls_to("chat.postMessage")]
     assert posted == [slack.mpim_id("U0ANN", "U0SAM"), "U0ANN"]
-    keys = [c.args["metadata"]["event_payload"]["key"] for c in slack.calls_to("chat.postMessage")]
-    assert keys == ["intro:1", "checkin:1"]
+    await sender.deliver(pair, HELLO, key="prompt:1:1")
+    assert len(slack.calls_to("conversations.open")) == 1  # the pair's group DM is remembered
 
 
 async def test_about_one_message_per_second_per_channel(slack: FakeSlack) -> None:
@@ -67,7 +67,6 @@ async def test_about_one_message_per_second_per_channel(slack: FakeSlack) -> Non
         "channel_not_found",
         "not_in_channel",
         "is_archived",
-        "invalid_auth",
     ],
 )
 async def test_permanent_errors(slack: FakeSlack, error: str) -> None:
@@ -87,3 +86,10 @@ async def test_server_errors_are_transient(slack: FakeSlack) -> None:
     slack.fail("chat.postMessage", error="internal_error", status=503)
     with pytest.raises(TransientDeliveryError):
         await delivery(slack).deliver(ToPerson(person=person("U0ANN")), HELLO, key="k")
+
+
+async def test_app_wide_errors_hold_and_retry_instead_of_failing_everyone(slack: FakeSlack) -> None:
+    slack.fail("chat.postMessage", error="invalid_auth")
+    with pytest.raises(TransientDeliveryError) as raised:
+        await delivery(slack).deliver(ToPerson(person=person("U0ANN")), HELLO, key="k")
+    assert raised.value.retry_after and raised.value.retry_after >= 600

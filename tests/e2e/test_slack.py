@@ -56,6 +56,9 @@ async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
         async with TestClient(TestServer(web_app)) as client:
             yield SlackWorld(slack, client, app, clock)
             web_app[SCHEDULER].shutdown(wait=False)
+        # bolt finishes listeners after the ack: let them end before the database closes
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await asyncio.wait(others, timeout=10) if others else None
         await app.close()
 
 
@@ -140,8 +143,11 @@ async def test_a_whole_program_in_slack(world: SlackWorld) -> None:
     assert "Your partner: Person Ben" in flatten(home)
     [done] = [b for b in buttons(home) if b["label"].startswith("Done:")]
     await world.press("U0VIC", done, view=home)
-    await until(lambda: len(slack.calls_to("views.publish")) > published + 1)
-    [stored_goal] = await rows(world, Goal)
+    for _ in range(300):  # the listener finishes after the ack
+        [stored_goal] = await rows(world, Goal)
+        if stored_goal.done_at is not None:
+            break
+        await asyncio.sleep(0.01)
     assert stored_goal.done_at is not None
 
     clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=UTC))
@@ -290,12 +296,6 @@ async def pair_up(world: SlackWorld) -> None:
     await world.answer(approved)
 
 
-def outbox_key(call) -> str:  # type: ignore[no-untyped-def]
-    """The outbox key travels in the message metadata."""
-    metadata = call.args.get("metadata") or {}
-    return (metadata.get("event_payload") or {}).get("key", "")
-
-
 async def outbox(world: SlackWorld) -> dict[str, OutboxItem]:
     return {item.key: item for item in await rows(world, OutboxItem)}
 
@@ -310,7 +310,9 @@ async def test_permanent_slack_errors_are_recorded_once_and_shown_to_admins(
     assert (intro.status, intro.last_error) == ("failed", "account_inactive")
     world.clock.advance(timedelta(hours=1))
     await world.app.engine.dispatch()
-    sends = [c for c in world.slack.calls_to("chat.postMessage") if outbox_key(c) == intro.key]
+    sends = [
+        c for c in world.slack.calls_to("chat.postMessage") if c.args["channel"].startswith("G")
+    ]
     assert len(sends) == 1  # recorded once, never retried
     _, reply = await world.slash(ADMIN, "admin status")
     assert "account_inactive" in await world.answer(reply)

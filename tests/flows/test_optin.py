@@ -57,7 +57,7 @@ async def test_commands_for_people_not_opted_in(session, program):
 
 async def test_unknown_command_gets_help(session, program):
     text = text_of(await session.say("alice", "/mentoring dance"))
-    assert "don't know the command `dance`" in text and "`join`" in text
+    assert "don't know the command `dance`" in text and "`/mentoring join`" in text
 
 
 async def test_pause_until_a_date_then_resume_automatically(session, program, app, clock, console):

@@ -191,7 +191,7 @@ async def test_transient_error_keeps_item_pending_and_waits_at_least_retry_after
     assert (report.sent, report.retried, report.failed) == (0, 1, 0)
 
     pending = await item(db, "checkin:ana:1")
-    assert (pending.status, pending.attempts) == ("pending", 1)
+    assert (pending.status, pending.attempts) == ("pending", 0)  # "not now" uses no attempt
     assert pending.not_before >= MONDAY_9_UTC + timedelta(seconds=600)
     assert pending.last_error == "service unavailable"
 
@@ -201,8 +201,22 @@ async def test_transient_error_keeps_item_pending_and_waits_at_least_retry_after
     report = await dispatcher.run_once(pending.not_before)
     assert report.sent == 1
     sent = await item(db, "checkin:ana:1")
-    assert (sent.status, sent.attempts, sent.last_error) == ("sent", 2, None)
+    assert (sent.status, sent.attempts, sent.last_error) == ("sent", 1, None)
     assert adapter.delivered_keys == ["checkin:ana:1"]
+
+
+async def test_repeated_rate_limits_never_exhaust_an_item(
+    db: Database, adapter: FakeAdapter
+) -> None:
+    dispatcher = Dispatcher(db, {"console": adapter}, max_attempts=2)
+    await queue(db, "prompt:1:1", TO_ANA)
+    adapter.script["prompt:1:1"] = [TransientDeliveryError("ratelimited", retry_after=1)] * 5
+    moment = MONDAY_9_UTC
+    for _ in range(5):
+        await dispatcher.run_once(moment)
+        moment += timedelta(minutes=5)
+    await dispatcher.run_once(moment)
+    assert (await item(db, "prompt:1:1")).status == "sent"
 
 
 async def test_transient_error_without_retry_after_backs_off(
