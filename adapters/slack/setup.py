@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import build_bolt_app, events_endpoint
 from adapters.slack.deliver import SlackDelivery
+from bot.errors import ConfigurationError
 from bot.ports import EventHandler
+
+log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 
@@ -38,6 +44,23 @@ class SlackEdge:
             web_app.router.add_post(EVENTS_PATH, events_endpoint(self.bolt, self.signing_secret))
 
     async def start(self) -> None:
+        """Check the token now, not when the first person types /mentoring."""
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown error")
+            raise ConfigurationError(
+                f"Slack refused SLACK_BOT_TOKEN ({error}); check the token "
+                "(and SLACK_API_URL, if set)"
+            ) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ConfigurationError(
+                f"Slack's Web API could not be reached ({type(exc).__name__}); check SLACK_API_URL "
+                "and the network"
+            ) from None
+        log.info(
+            "connected to Slack team %s as %s", identity.get("team_id"), identity.get("user_id")
+        )
         if self.app_token is not None and self.bolt is not None:
             self.socket = AsyncSocketModeHandler(self.bolt, self.app_token)
             await self.socket.connect_async()
