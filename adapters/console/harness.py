@@ -6,18 +6,14 @@ from dataclasses import dataclass, field
 
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.parse import PLATFORM, ConsoleLine, to_command
-from bot.events import Actor, ButtonAction, FormSubmission
+from bot.events import Actor, ButtonAction, Command, FormSubmission
 from bot.messages import Form, FormErrors, Say, ShowForm
-
-
-class EngineLike:  # the one method the console needs; typing.Protocol would do too
-    async def handle(self, event):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
+from bot.ports import EventHandler
 
 
 @dataclass
 class ConsoleSession:
-    engine: EngineLike
+    engine: EventHandler
     adapter: ConsoleAdapter
     tenant: str = "demo"
     open_forms: dict[str, Form] = field(default_factory=dict)
@@ -66,7 +62,9 @@ class ConsoleSession:
         )
         return await self._handle(user, event)
 
-    async def _handle(self, user: str, event: object) -> list[Say | ShowForm | FormErrors]:
+    async def _handle(
+        self, user: str, event: Command | ButtonAction | FormSubmission
+    ) -> list[Say | ShowForm | FormErrors]:
         replies = await self.engine.handle(event)
         for reply in replies:
             if isinstance(reply, ShowForm):
