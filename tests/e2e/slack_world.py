@@ -57,6 +57,7 @@ class SlackWorld:
         """`/mentoring <text>` from `user`; returns (trigger_id, response_url id)."""
         n = next(self._ids)
         trigger, response_id = f"{n}.{n}.trigger", f"r{n}"
+        self.slack.issue_trigger(trigger)
         body = slash_command_body(
             text=text,
             user_id=user,
@@ -121,6 +122,7 @@ class SlackWorld:
     async def press(self, user: str, button: dict, *, view: dict | None = None) -> str:
         n = next(self._ids)
         trigger = f"{n}.{n}.press"
+        self.slack.issue_trigger(trigger)
         payload = block_actions_payload(
             user_id=user,
             team_id=TEAM,

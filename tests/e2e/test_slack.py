@@ -425,3 +425,14 @@ async def test_a_retry_can_be_the_first_copy_that_arrives(world: SlackWorld) -> 
     event = {"type": "app_home_opened", "user": "U0AMY", "channel": "D0AMY", "tab": "home"}
     assert (await world.event(event, "Ev7", retry=2)).status == 200
     await until(lambda: len(world.slack.calls_to("views.publish")) == 1)
+
+
+async def test_an_expired_trigger_gets_a_kind_word_not_silence(world: SlackWorld) -> None:
+    world.slack.delay("users.info", 3.5)  # longer than our 1 s profile budget, so not waited on
+    trigger, reply = await world.slash("U0AMY", "join")
+    await world.opened_modal(trigger)  # opened in time: the slow lookup was abandoned
+    world.slack.delay("users.info", 0)
+    world.slack.expire_trigger("2.2.trigger")
+    trigger, reply = await world.slash("U0BEN", "join")
+    assert trigger == "2.2.trigger"
+    assert "took too long to open" in await world.answer(reply)

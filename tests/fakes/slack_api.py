@@ -57,6 +57,9 @@ _JSON_ARGS = ("blocks", "view", "users", "attachments", "metadata")
 # records
 
 
+TRIGGER_LIFETIME = 3.0  # seconds: how long Slack honours a trigger_id
+
+
 class Headers(dict[str, str]):
     """A plain dict of request headers whose lookups ignore case (``h["authorization"]``)."""
 
@@ -229,6 +232,7 @@ class FakeSlack:
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> latest published home view
         self.used_trigger_ids: set[str] = set()
         self.expired_trigger_ids: set[str] = set()
+        self.trigger_issued_at: dict[str, float] = {}
 
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, _Delay] = {}
@@ -383,6 +387,11 @@ class FakeSlack:
     def expire_trigger(self, trigger_id: str) -> None:
         """Make ``views.open``/``views.push`` answer ``expired_trigger_id`` for this trigger."""
         self.expired_trigger_ids.add(trigger_id)
+
+    def issue_trigger(self, trigger_id: str) -> None:
+        """Note when Slack handed out this trigger (in a request to the app): like real Slack,
+        ``views.open`` refuses it with ``expired_trigger_id`` after 3 seconds."""
+        self.trigger_issued_at[trigger_id] = time.monotonic()
 
     # ---- inspection
 
@@ -681,7 +690,10 @@ class FakeSlack:
         trigger = args.get("trigger_id") or args.get("interactivity_pointer")
         if not isinstance(trigger, str) or not trigger:
             raise SlackError("invalid_trigger_id")
-        if trigger in self.expired_trigger_ids:
+        issued = self.trigger_issued_at.get(trigger)
+        if trigger in self.expired_trigger_ids or (
+            issued is not None and time.monotonic() - issued > TRIGGER_LIFETIME
+        ):
             raise SlackError("expired_trigger_id")
         if trigger in self.used_trigger_ids:
             raise SlackError("invalid_trigger_id")
