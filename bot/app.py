@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from flows.context import Policy
 from flows.optin import first_contact
 from storage.crypto import Cipher, load_or_create_key_file
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,6 +53,8 @@ def build_app(
             pacing_seconds=settings.slack_pacing_seconds,
         )
         adapters["slack"] = slack.delivery
+        if not any(c.startswith("slack:") for c in settings.all_admin_channels()):
+            log.warning("SLACK_ADMIN_CHANNEL is not set: digests will not be posted in Slack")
     engine = Engine(
         db=db,
         cipher=build_cipher(settings, db),
