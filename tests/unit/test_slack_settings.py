@@ -11,6 +11,7 @@ from bot.app import build_app
 from bot.errors import ConfigurationError
 from bot.server import build_web_app
 from bot.settings import load_settings
+from tests.fakes.slack_api import FakeSlack
 
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_ADMIN_CHANNEL")
 
@@ -85,3 +86,21 @@ async def test_no_slack_settings_no_slack(tmp_path: Path) -> None:
     app = build_app(settings(tmp_path))
     assert app.slack is None and "slack" not in app.adapters
     await app.close()
+
+
+async def test_a_refused_token_stops_start_up_with_the_variable_named(tmp_path: Path) -> None:
+    async with FakeSlack(token="xoxb-right") as slack:
+        app = build_app(
+            settings(
+                tmp_path,
+                slack_bot_token="xoxb-wrong",
+                slack_signing_secret="s",
+                slack_api_url=slack.base_url,
+            )
+        )
+        assert app.slack is not None
+        with pytest.raises(
+            ConfigurationError, match=r"Slack refused SLACK_BOT_TOKEN \(invalid_auth\)"
+        ):
+            await app.slack.start()
+        await app.close()
