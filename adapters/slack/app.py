@@ -163,9 +163,13 @@ async def publish_home(
         if isinstance(reply, Say):
             for payload in render_message(reply.message):
                 blocks += payload["blocks"]
-    await client.views_publish(
-        user_id=user_id, view={"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}
-    )
+    if len(blocks) > HOME_BLOCK_LIMIT:  # say so, rather than silently dropping the rest
+        more = "More than fits here: `/mentoring status` and `/mentoring goals` show it all."
+        blocks = [
+            *blocks[: HOME_BLOCK_LIMIT - 1],
+            {"type": "section", "text": {"type": "mrkdwn", "text": more}},
+        ]
+    await client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
 
 
 async def _dm(client: AsyncWebClient, user_id: str, message: Message) -> None:
