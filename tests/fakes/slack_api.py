@@ -37,6 +37,7 @@ from typing import Any, Self
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
@@ -233,6 +234,9 @@ class FakeSlack:
         self.used_trigger_ids: set[str] = set()
         self.expired_trigger_ids: set[str] = set()
         self.trigger_issued_at: dict[str, float] = {}
+        self.app_token = "xapp-test"
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: list[dict[str, Any]] = []
 
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, _Delay] = {}
@@ -264,6 +268,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{id}", self._handle_response_url)
+        app.router.add_get("/socket", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -273,6 +278,8 @@ class FakeSlack:
 
     async def close(self) -> None:
         self._closing.set()  # cut scripted delays short so shutdown does not wait for them
+        for socket in self.sockets:
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -461,6 +468,10 @@ class FakeSlack:
             return scripted
         if bad_json:
             return web.json_response({"ok": False, "error": "invalid_json"})
+        if method == "apps.connections.open":  # the one method that takes the app-level token
+            if call.token != self.app_token:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
         handler = self._methods.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method", "req_method": method})
@@ -476,6 +487,30 @@ class FakeSlack:
             if error.messages:
                 body["response_metadata"] = {"messages": error.messages}
         return web.json_response(body)
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then deliver queued envelopes and record the app's acks."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        async for frame in socket:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(frame.data))
+                self._record(Call("socket_ack", json.loads(frame.data), Headers(), "WS", "/socket"))
+        return socket
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str) -> None:
+        """Push a Socket Mode envelope (``slash_commands``, ``interactive``, ``events_api``)."""
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        await self.sockets[-1].send_json(envelope)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         try:
