@@ -36,6 +36,7 @@ class BaseEvent(Frozen):
     actor: Actor
     display_name: str | None = None
     timezone: str | None = None  # the platform's idea of the person's time zone, if it has one
+    email: str | None = None  # from the platform's profile: links an email-keyed roster row
     event_id: str | None = None
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
 

@@ -38,6 +38,10 @@ async def home(event: Command, ctx: FlowContext) -> Say:
 
 async def join_button(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
     command = Command(
-        actor=event.actor, display_name=event.display_name, timezone=event.timezone, name="join"
+        actor=event.actor,
+        display_name=event.display_name,
+        timezone=event.timezone,
+        email=event.email,
+        name="join",
     )
     return await optin.join(command, ctx)

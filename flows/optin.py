@@ -14,7 +14,7 @@ from flows.cycles import next_cycle_start
 from flows.ending import end_pair
 from flows.participants import membership, role_label
 from flows.programs import current_program
-from storage.models import Participant, Program
+from storage.models import Participant, Person, Program
 
 ROLES = (
     Option(value="mentor", label="Mentor: I'm the more junior partner and share my perspective"),
@@ -38,11 +38,25 @@ async def join(event: Command, ctx: FlowContext) -> Say | ShowForm:
         return say(
             f"You're already in {program.name}. `/mentoring status` shows where things stand."
         )
-    person = await ctx.repos.people.find(*_key(event.actor))
+    person = await roster_entry(ctx, event.actor, event.email)
     timezone = (
         (person.timezone if person else None) or event.timezone or ctx.policy.default_timezone
     )
     return ShowForm(form=join_form(program, timezone))
+
+
+async def roster_entry(ctx: FlowContext, actor: Actor, email: str | None) -> Person | None:
+    """The person's roster row. HR exports are often keyed by email: the first time such a
+    person shows up with their platform id, the row is linked to it, so seniority and
+    reporting lines apply to them in matching."""
+    person = await ctx.repos.people.find(*_key(actor))
+    if person is not None or not email:
+        return person
+    person = await ctx.repos.people.by_email(actor.platform, actor.tenant, email)
+    if person is None or "@" not in person.user_id:
+        return None  # no row, or one already linked to another id: never take it over
+    person.user_id = actor.user_id
+    return await ctx.repos.people.save(person)
 
 
 def join_form(program: Program, timezone: str) -> Form:

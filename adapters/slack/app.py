@@ -20,6 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import parse
+from adapters.slack.parse import Profile
 from adapters.slack.render import errors_response, neutral_action_id, render_message, render_modal
 from bot.events import Command
 from bot.messages import FormErrors, Message, Say, ShowForm
@@ -30,29 +31,31 @@ HOME_BLOCK_LIMIT = 100
 
 
 class Directory:
-    """Names and time zones from users.info, cached, time-boxed, never fatal: a slow or
-    failing lookup only means the form suggests the default time zone."""
+    """Names, time zones and emails from users.info, cached, time-boxed, never fatal: a
+    slow or failing lookup only means the form suggests the default time zone."""
 
     def __init__(self, client: AsyncWebClient, *, within: float = 1.0) -> None:
         self._client = client
         self._within = within
-        self._cache: dict[str, tuple[str | None, str | None]] = {}
+        self._cache: dict[str, Profile] = {}
 
-    def cached(self, user_id: str) -> tuple[str | None, str | None]:
-        return self._cache.get(user_id, (None, None))
+    def cached(self, user_id: str) -> Profile:
+        return self._cache.get(user_id, Profile())
 
-    async def profile(self, user_id: str) -> tuple[str | None, str | None]:
+    async def profile(self, user_id: str) -> Profile:
         if user_id not in self._cache:
             try:
                 response = await asyncio.wait_for(
                     self._client.users_info(user=user_id), self._within
                 )
             except Exception:  # a profile is a nicety: timeouts, API and network errors alike
-                return None, None
+                return Profile()
             user = response.get("user") or {}
-            profile = user.get("profile") or {}
-            name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
-            self._cache[user_id] = (name or None, user.get("tz") or None)
+            details = user.get("profile") or {}
+            name = details.get("display_name") or details.get("real_name") or user.get("real_name")
+            self._cache[user_id] = Profile(
+                name or None, user.get("tz") or None, details.get("email") or None
+            )
         return self._cache[user_id]
 
 
@@ -68,10 +71,10 @@ def build_bolt_app(
     @app.command("/mentoring")
     async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
         await ack()  # within Slack's 3 seconds, before any Web API call
-        name, timezone = directory.cached(body["user_id"])
+        profile = directory.cached(body["user_id"])
         if parse.command(body).name in NEEDS_PROFILE:
-            name, timezone = await directory.profile(body["user_id"])
-        replies = await engine.handle(parse.command(body, display_name=name, timezone=timezone))
+            profile = await directory.profile(body["user_id"])
+        replies = await engine.handle(parse.command(body, profile))
         await _answer(
             client,
             body,
@@ -87,10 +90,10 @@ def build_bolt_app(
         user_id = body["user"]["id"]
         for action in body.get("actions", []):
             action_id = neutral_action_id(action.get("action_id", ""))
-            name, timezone = directory.cached(user_id)
+            profile = directory.cached(user_id)
             if action_id in NEEDS_PROFILE:
-                name, timezone = await directory.profile(user_id)
-            event = parse.button(body, action, action_id, display_name=name, timezone=timezone)
+                profile = await directory.profile(user_id)
+            event = parse.button(body, action, action_id, profile)
             replies = await engine.handle(event)
             await _answer(
                 client,
@@ -106,7 +109,7 @@ def build_bolt_app(
         """Only our own database before the ack: no Web API call may delay it."""
         user_id = body["user"]["id"]
         try:
-            event = parse.submission(body, display_name=directory.cached(user_id)[0])
+            event = parse.submission(body, display_name=directory.cached(user_id).name)
             replies = await engine.handle(event)
         except (KeyError, TypeError, ValueError):
             log.warning("unreadable view_submission ignored")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.render import form_metadata, form_values
@@ -20,15 +21,26 @@ def actor(body: dict[str, Any], user_id: str) -> Actor:
     return Actor(platform=PLATFORM, tenant=team_of(body), user_id=user_id)
 
 
-def command(
-    body: dict[str, Any], *, display_name: str | None = None, timezone: str | None = None
-) -> Command:
+@dataclass(frozen=True)
+class Profile:
+    """What users.info told us about a person, if we asked."""
+
+    name: str | None = None
+    timezone: str | None = None
+    email: str | None = None
+
+
+NO_PROFILE = Profile()
+
+
+def command(body: dict[str, Any], profile: Profile = NO_PROFILE) -> Command:
     """A `/mentoring …` slash command (form-encoded body, already decoded by bolt)."""
     name, args = parse_command_text(body.get("text", ""))
     return Command(
         actor=actor(body, body["user_id"]),
-        display_name=display_name or body.get("user_name"),
-        timezone=timezone,
+        display_name=profile.name or body.get("user_name"),
+        timezone=profile.timezone,
+        email=profile.email,
         name=name,
         args=args,
     )
@@ -38,15 +50,14 @@ def button(
     body: dict[str, Any],
     action: dict[str, Any],
     neutral_action_id: str,
-    *,
-    display_name: str | None = None,
-    timezone: str | None = None,
+    profile: Profile = NO_PROFILE,
 ) -> ButtonAction:
     """One action of a `block_actions` payload."""
     return ButtonAction(
         actor=actor(body, body["user"]["id"]),
-        display_name=display_name or body["user"].get("name") or body["user"].get("username"),
-        timezone=timezone,
+        display_name=profile.name or body["user"].get("name") or body["user"].get("username"),
+        timezone=profile.timezone,
+        email=profile.email,
         action_id=neutral_action_id,
         value=action.get("value") or "",
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Person
@@ -26,6 +26,19 @@ class People:
         )
         for name, value in fields.items():
             setattr(person, name, value)
+        self._s.add(person)
+        await self._s.flush()
+        return person
+
+    async def by_email(self, platform: str, tenant: str, email: str) -> Person | None:
+        query = select(Person).where(
+            Person.platform == platform,
+            Person.tenant == tenant,
+            func.lower(Person.email) == email.lower(),
+        )
+        return (await self._s.exec(query)).first()
+
+    async def save(self, person: Person) -> Person:
         self._s.add(person)
         await self._s.flush()
         return person

@@ -436,3 +436,25 @@ async def test_an_expired_trigger_gets_a_kind_word_not_silence(world: SlackWorld
     trigger, reply = await world.slash("U0BEN", "join")
     assert trigger == "2.2.trigger"
     assert "took too long to open" in await world.answer(reply)
+
+
+async def test_a_roster_keyed_by_email_applies_to_slack_users(world: SlackWorld) -> None:
+    """Vic manages Amy. The HR export only has emails; the join links them to Slack ids,
+    so matching keeps them apart (without the link they'd be a perfect pair)."""
+    from flows.roster import import_roster
+
+    roster = (
+        "email,name,job_level,department,manager\n"
+        "u0amy@example.com,Amy,1,Ops,u0vic@example.com\n"
+        "u0vic@example.com,Vic,6,Ops,\n"
+    )
+    report = await world.app.engine.run(
+        lambda ctx: import_roster(ctx, roster, platform="slack", tenant=TEAM)
+    )
+    assert report.imported == 2
+    await join(world, "U0AMY")
+    await join(world, "U0VIC", role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    _, preview = await world.slash(ADMIN, "admin match 1")
+    text = await world.answer(preview)
+    assert "Proposed 0 pairs" in text
+    assert "no job level in the roster" not in text
