@@ -12,7 +12,6 @@ from typing import Annotated, TypeVar
 import typer
 
 from bot.app import App, build_app
-from bot.clock import FrozenClock
 from bot.errors import ConfigurationError
 from bot.settings import Settings, load_settings
 
@@ -189,6 +188,3 @@ def _parse_moment(text: str) -> datetime:
         )
         raise typer.Exit(2) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-__all__ = ["FrozenClock", "cli", "main"]

@@ -26,11 +26,6 @@ class Actor(Frozen):
     def key(self) -> str:
         return f"{self.platform}:{self.tenant}:{self.user_id}"
 
-    @classmethod
-    def from_key(cls, key: str) -> Actor:
-        platform, tenant, user_id = key.split(":", 2)
-        return cls(platform=platform, tenant=tenant, user_id=user_id)
-
 
 class BaseEvent(Frozen):
     actor: Actor

@@ -88,11 +88,6 @@ class Settings(BaseSettings):
         slack = [f"slack:*:{self.slack_admin_channel}"] if self.slack_admin_channel else []
         return self.admin_channels + slack
 
-    def is_admin(self, platform: str, tenant: str, user_id: str) -> bool:
-        return f"{platform}:{tenant}:{user_id}" in self.admins or f"{platform}:{user_id}" in (
-            self.admins
-        )
-
 
 def load_settings(**overrides: object) -> Settings:
     """Settings or a ConfigurationError that names each bad variable."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowForm, Text, say
 from flows import copy
+from flows.answers import one
 from flows.context import FlowContext
 from flows.cycles import checkin_due, current_cycle
 from flows.participants import membership, pair_members, partner_role_in
@@ -145,10 +146,10 @@ def _thanks(me: Participant, answers: dict, support: str) -> Say:
 
 def _validate(values: dict[str, str | list[str]], *, mentor: bool) -> tuple[dict, dict[str, str]]:
     errors: dict[str, str] = {}
-    met = _one(values.get("met"))
+    met = one(values.get("met"))
     if met not in ("yes", "no"):
         errors["met"] = "Tell us whether you met."
-    rating = _one(values.get("rating"))
+    rating = one(values.get("rating"))
     if rating not in {o.value for o in SCALE}:
         errors["rating"] = "Choose a number from 1 to 5."
     raw_themes = values.get("themes") or []
@@ -157,10 +158,10 @@ def _validate(values: dict[str, str | list[str]], *, mentor: bool) -> tuple[dict
     )
     if any(t not in THEMES for t in themes):
         errors["themes"] = "Choose from the list."
-    energy = _one(values.get("energy")) if mentor else None
+    energy = one(values.get("energy")) if mentor else None
     if energy and energy not in {o.value for o in SCALE}:
         errors["energy"] = "Choose a number from 1 to 5."
-    note = (_one(values.get("note")) or "").strip()
+    note = (one(values.get("note")) or "").strip()
     if len(note) > NOTE_LIMIT:
         errors["note"] = f"Keep the note under {NOTE_LIMIT} characters."
     answers = {
@@ -171,12 +172,6 @@ def _validate(values: dict[str, str | list[str]], *, mentor: bool) -> tuple[dict
         "note": note or None,
     }
     return answers, errors
-
-
-def _one(value: str | list[str] | None) -> str | None:
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
 
 
 async def _open_cycle(ctx: FlowContext, pair: Pair | None, text: str) -> int | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import (
     Actions,
@@ -19,6 +17,7 @@ from bot.messages import (
     say,
 )
 from flows import copy
+from flows.answers import parse_date
 from flows.context import FlowContext
 from flows.cycles import current_cycle, cycle_end, program_end
 from flows.participants import (
@@ -114,7 +113,7 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
         errors["kind"] = "Choose goal or commitment."
     if owner not in ("me", "partner"):
         errors["owner"] = "Choose whose goal it is."
-    due = _date(due_text)
+    due = parse_date(due_text)
     if due_text and (due is None or due < ctx.now.date()):
         errors["due"] = "Use a date from today on, as YYYY-MM-DD."
     if errors:
@@ -251,10 +250,3 @@ def _meet_nudge(mentee_name: str):  # type: ignore[no-untyped-def]
         "Could you find 30 minutes in the next two weeks? "
         f"{mentee_name}, a quick note to suggest a time is all it takes.",
     )
-
-
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None

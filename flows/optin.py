@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 from bot.events import Actor, Command, FirstContact, FormSubmission
 from bot.messages import Form, FormErrors, FormField, Heading, Option, Say, ShowForm, Text, say
 from bot.timing import is_known_zone
 from flows import copy
+from flows.answers import many, one, parse_date
 from flows.context import FlowContext
 from flows.cycles import next_cycle_start
 from flows.ending import end_pair
@@ -149,10 +150,10 @@ def _validate_join(
     values: dict[str, str | list[str]], program: Program
 ) -> tuple[dict, dict[str, str]]:
     errors: dict[str, str] = {}
-    role = _one(values.get("role"))
+    role = one(values.get("role"))
     if role not in {o.value for o in ROLES}:
         errors["role"] = "Choose mentor, mentee or two-way."
-    chosen = {name: _many(values.get(name)) for name in ("offers", "wants", "off_limits")}
+    chosen = {name: many(values.get(name)) for name in ("offers", "wants", "off_limits")}
     for name, topics in chosen.items():
         unknown = [t for t in topics if t not in program.topics]
         if unknown:
@@ -161,13 +162,13 @@ def _validate_join(
         errors["offers"] = "Choose at least one topic you can share."
     if not chosen["wants"] and role in ("mentee", "two_way"):
         errors["wants"] = "Choose at least one topic you want to learn about."
-    timezone = (_one(values.get("timezone")) or "").strip()
+    timezone = (one(values.get("timezone")) or "").strip()
     if not is_known_zone(timezone):
         errors["timezone"] = "Use a time zone name like Europe/London or America/New_York."
-    if _one(values.get("agree")) not in ("yes", "true", "on"):
+    if one(values.get("agree")) not in ("yes", "true", "on"):
         errors["agree"] = "Please read and accept the agreement: nobody is enrolled without it."
     avoid = [
-        a.strip().lstrip("@<").rstrip(">") for a in (_one(values.get("avoid")) or "").split(",")
+        a.strip().lstrip("@<").rstrip(">") for a in (one(values.get("avoid")) or "").split(",")
     ]
     return {
         "role": role,
@@ -199,19 +200,6 @@ async def _resolve_people(
     return sorted(set(found)), [e for e in entries if e.lower() not in lookup]
 
 
-def _one(value: str | list[str] | None) -> str | None:
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
-def _many(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else value.split(",")
-    return sorted({item.strip() for item in items if item.strip()})
-
-
 def _key(actor: Actor) -> tuple[str, str, str]:
     return actor.platform, actor.tenant, actor.user_id
 
@@ -239,7 +227,7 @@ async def pause(event: Command, ctx: FlowContext) -> Say:
     if found is None:
         return copy.not_enrolled()
     words = [a for a in event.args if a.lower() != "until"]
-    until = _parse_date(words[0]) if words else None
+    until = parse_date(words[0]) if words else None
     today = ctx.now.date()
     if until is None or until <= today or until > today + timedelta(days=MAX_PAUSE_DAYS):
         return say(
@@ -302,10 +290,3 @@ async def first_contact(event: FirstContact, ctx: FlowContext) -> list[Say]:
         *_key(event.actor), **({"display_name": event.display_name} if event.display_name else {})
     )
     return [copy.help_message(prefix="Hi! I run the reverse-mentoring program here.")]
-
-
-def _parse_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.events import ButtonAction, FormSubmission
 from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowForm, say
 from flows import copy
+from flows.answers import one
 from flows.checkins import SCALE
 from flows.context import FlowContext
 from flows.cycles import cycle_end, midpoint_cycle, program_end
@@ -61,7 +62,7 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     me, pair = await partner_role_in(ctx, event.state.get("pair_id", ""), event.actor)
     if me is None or pair is None or stage not in STAGES:
         return say("This review is no longer open. Nothing was stored.")
-    values = {k: (v[0] if isinstance(v, list) and v else v) for k, v in event.values.items()}
+    values = {k: one(v) for k, v in event.values.items()}
     errors = {
         name: "Choose a number from 1 to 5."
         for name in ("confidence_before", "confidence_now")

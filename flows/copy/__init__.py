@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.events import BaseEvent, Command
-from bot.messages import Actions, Button, Divider, Fields, Heading, Message, Say, Text, say
+from bot.messages import Actions, Button, Fields, Heading, Message, Say, Text, say
 
 HELP_LINES = (
     ("join", "opt in to the mentoring program"),
@@ -112,9 +112,6 @@ def notice(summary: str, *lines: str, buttons: tuple[Button, ...] = ()) -> Messa
     if buttons:
         blocks.append(Actions(buttons=buttons))
     return Message(summary=summary, blocks=tuple(blocks))
-
-
-__all__ = ["Divider"]
 
 
 def pair_ended() -> Message:

@@ -41,10 +41,6 @@ class CheckIns:
         query = select(CheckIn).where(col(CheckIn.pair_id).in_(pair_ids)).order_by(CheckIn.id)
         return list((await self._s.exec(query)).all())
 
-    async def by_author(self, participant_id: int) -> list[CheckIn]:
-        query = select(CheckIn).where(CheckIn.participant_id == participant_id)
-        return list((await self._s.exec(query.order_by(CheckIn.id))).all())
-
     async def save(self, checkin: CheckIn) -> None:
         self._s.add(checkin)
         await self._s.flush()

@@ -58,7 +58,8 @@ async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
             web_app[SCHEDULER].shutdown(wait=False)
         # bolt finishes listeners after the ack: let them end before the database closes
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        await asyncio.wait(others, timeout=10) if others else None
+        if others:
+            await asyncio.wait(others, timeout=10)
         await app.close()
 
 

@@ -20,6 +20,20 @@ async def many_pairs(session, app, n: int, *, admin_mentee: bool = False) -> Non
     await matched(session, app)
 
 
+async def change_program(app, **fields) -> None:  # type: ignore[no-untyped-def]
+    async with app.db.session() as s:
+        sample = (await s.exec(select(Program))).one()
+        for name, value in fields.items():
+            setattr(sample, name, value)
+        await s.commit()
+
+
+async def one_mentor_two_mentees(session) -> None:  # type: ignore[no-untyped-def]
+    await join(session, "m0", role="mentor", offers=["ai_tools"], wants=["career_growth"])
+    for user in ("s0", "s1"):
+        await join(session, user, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+
+
 async def check_in_everyone(session, console, rating: str = "4") -> None:
     for user, buttons in list(console.buttons.items()):
         if any(b.action_id == "checkin.open" for b in buttons):
@@ -124,13 +138,8 @@ async def test_an_old_approve_button_never_approves_a_newer_proposal(
 async def test_a_mentor_with_capacity_two_gets_two_mentees_and_leaving_ends_both(
     session, program, app, console
 ):
-    async with app.db.session() as s:
-        sample = (await s.exec(select(Program))).one()
-        sample.mentor_capacity = 2
-        await s.commit()
-    await join(session, "m0", role="mentor", offers=["ai_tools"], wants=["career_growth"])
-    for user in ("s0", "s1"):
-        await join(session, user, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    await change_program(app, mentor_capacity=2)
+    await one_mentor_two_mentees(session)
     assert "2 pairs introduced" in text_of(await matched(session, app))
     status = text_of(await session.say("m0", "status"))
     assert "Your partner: S0" in status and "Your partner: S1" in status
@@ -144,10 +153,7 @@ async def test_a_mentor_with_capacity_two_gets_two_mentees_and_leaving_ends_both
 
 
 async def test_weekly_programs_get_prompts_and_checkins(session, program, app, clock, console):
-    async with app.db.session() as s:
-        sample = (await s.exec(select(Program))).one()
-        sample.cadence, sample.duration_months = "weekly", 3
-        await s.commit()
+    await change_program(app, cadence="weekly", duration_months=3)
     await many_pairs(session, app, 1)
     for _ in range(4 * 7):
         clock.advance(timedelta(days=1))
@@ -161,13 +167,8 @@ async def test_weekly_programs_get_prompts_and_checkins(session, program, app, c
 async def test_a_goal_added_from_one_pairs_intro_stays_with_that_pair(
     session, program, app, console
 ):
-    async with app.db.session() as s:
-        sample = (await s.exec(select(Program))).one()
-        sample.mentor_capacity = 2
-        await s.commit()
-    await join(session, "m0", role="mentor", offers=["ai_tools"], wants=["career_growth"])
-    for user in ("s0", "s1"):
-        await join(session, user, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    await change_program(app, mentor_capacity=2)
+    await one_mentor_two_mentees(session)
     await matched(session, app)
     intro_with_s1 = next(d for d in console.seen_by("m0") if "S1" in d.message.summary)
     [add] = [b for b in intro_with_s1.message.buttons if b.action_id == "goals.add"]

@@ -12,7 +12,9 @@ from cryptography.fernet import Fernet
 
 from bot.app import build_cipher
 from bot.errors import ConfigurationError
+from bot.events import Actor
 from bot.settings import load_settings
+from flows.context import Policy
 from storage.db import Database
 
 
@@ -52,9 +54,10 @@ def test_comma_separated_variables_are_split_and_trimmed(monkeypatch: pytest.Mon
     assert settings.admins == ["slack:T1:U1", "console:acme:boss", "teams:U9"]
     assert settings.admin_channels == ["slack:T1:C42"]
     assert settings.encryption_keys == [first, second]
-    assert settings.is_admin("slack", "T1", "U1")
-    assert settings.is_admin("teams", "any-tenant", "U9")
-    assert not settings.is_admin("slack", "T1", "U2")
+    policy = Policy(admins=frozenset(settings.all_admins()))
+    assert policy.is_admin(Actor(platform="slack", tenant="T1", user_id="U1"))
+    assert policy.is_admin(Actor(platform="teams", tenant="any-tenant", user_id="U9"))
+    assert not policy.is_admin(Actor(platform="slack", tenant="T1", user_id="U2"))
 
 
 def test_empty_list_variable_means_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
