@@ -17,11 +17,14 @@ class TransientDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Retrying will not help: the person left, the bot is not installed, the channel is gone."""
+    """Retrying will not help: the person left, the bot is not installed, the channel is gone.
+    `unreachable` names the people (actor keys) the platform says the bot can no longer
+    reach at all, so that they are shown to admins rather than retried message by message."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, unreachable: tuple[str, ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.unreachable = unreachable
 
 
 class DuplicateRouteError(Exception):

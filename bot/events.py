@@ -42,6 +42,9 @@ class Command(BaseEvent):
     kind: Literal["command"] = "command"
     name: str
     args: tuple[str, ...] = ()
+    # The shared channel the command was said in (None in a direct message): lets an admin
+    # say `admin channel here` where digests should go.
+    where: str | None = None
 
 
 class ButtonAction(BaseEvent):

@@ -13,6 +13,7 @@ from bot.messages import ADDRESS, Message
 from bot.ports import Adapter
 from storage.db import Database
 from storage.models import OutboxItem
+from storage.repositories.contacts import Contacts
 from storage.repositories.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -71,14 +72,20 @@ class Dispatcher:
                     continue
                 item = await session.get(OutboxItem, item_id, populate_existing=True)
                 assert item is not None
-                await self._send_one(item, now, report, destination)
+                unreachable = await self._send_one(item, now, report, destination)
+                for actor_key in unreachable:
+                    platform_, tenant, user_id = actor_key.split(":", 2)
+                    await Contacts(session).mark_unreachable(
+                        platform_, tenant, user_id, item.last_error or "", now
+                    )
                 await outbox.save(item)
                 await session.commit()
         return report
 
     async def _send_one(
         self, item: OutboxItem, now: datetime, report: DispatchReport, destination: str
-    ) -> None:
+    ) -> tuple[str, ...]:
+        """Send and record the outcome on `item`; returns who the platform says is unreachable."""
         adapter = self._adapters[item.platform]
         try:
             receipt = await adapter.deliver(
@@ -88,6 +95,7 @@ class Dispatcher:
             )
         except PermanentDeliveryError as exc:
             _fail(item, exc.reason, report)
+            return exc.unreachable
         except TransientDeliveryError as exc:
             self._retry(item, now, exc.reason, exc.retry_after, report)
             if exc.retry_after:
@@ -99,6 +107,7 @@ class Dispatcher:
             item.status, item.sent_at, item.platform_id = "sent", now, receipt.platform_id
             item.last_error, item.claimed_until = None, None
             report.sent += 1
+        return ()
 
     def _retry(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.events import ButtonAction, Command, FirstContact, FormSubmission
 from bot.messages import FormErrors, Message, Say, ShowForm, ToChannel, ToPair, ToPerson
@@ -39,3 +39,16 @@ class EventHandler(Protocol):
     async def handle(
         self, event: Command | ButtonAction | FormSubmission | FirstContact
     ) -> list[Say | ShowForm | FormErrors]: ...
+
+
+class ContactBook(Protocol):
+    """Where an adapter keeps what its platform needs to message someone later (a Teams
+    conversation reference), keyed by a person's id or a channel's conversation id."""
+
+    async def find(self, platform: str, tenant: str, key: str) -> dict[str, Any] | None: ...
+
+    async def remember(self, platform: str, tenant: str, key: str, address: dict[str, Any]) -> None:
+        """Store or refresh; hearing from someone also means they are reachable again."""
+        ...
+
+    async def forget(self, platform: str, tenant: str, key: str) -> None: ...

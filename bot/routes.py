@@ -6,6 +6,7 @@ from bot.engine import DueJob
 from bot.router import Router
 from flows import (
     admin,
+    channels,
     checkins,
     digests,
     ending,
@@ -48,6 +49,7 @@ def build_router() -> Router:
     router.admin("program", programs.admin_program, "create or edit a program")
     router.admin("match", proposals.admin_match, "propose, drop, approve pairs")
     router.admin("digest", digests.admin_digest, "post the digest now")
+    router.admin("channel", channels.admin_channel, "choose the channel digests go to")
     router.form("admin.program", programs.submit_program, admin=True)
     router.button("match.approve", proposals.approve_button, admin=True)
     router.button("match.discard", proposals.discard_button, admin=True)

@@ -9,6 +9,7 @@ from bot.events import Command
 from bot.messages import Fields, Heading, Say, Text, say
 from flows.context import FlowContext
 from flows.programs import current_program
+from storage.models import ContactAddress
 
 
 async def admin_status(event: Command, ctx: FlowContext) -> Say:
@@ -52,6 +53,10 @@ async def admin_status(event: Command, ctx: FlowContext) -> Say:
     blocks.append(
         Fields(items=tuple((f"Messages {status}", str(n)) for status, n in sorted(counts.items())))
     )
+    unreachable = await ctx.repos.contacts.unreachable(limit=20)
+    if unreachable:
+        blocks.append(Heading(text="Can't be reached"))
+        blocks.append(Text(text="\n".join(await _unreachable_lines(ctx, unreachable))))
     failures = await ctx.repos.outbox.failures(limit=10)
     if failures:
         blocks.append(Heading(text="Could not be delivered"))
@@ -70,6 +75,20 @@ async def admin_audit(event: Command, ctx: FlowContext) -> Say:
         Heading(text="Latest admin actions"),
         Text(text="\n".join(lines) or "None yet."),
     )
+
+
+async def _unreachable_lines(ctx: FlowContext, contacts: list[ContactAddress]) -> list[str]:
+    """Who the bot can't message any more, and why: they need to (re)install the app or
+    message the bot once; nothing is retried for them until then."""
+    lines = []
+    for contact in contacts:
+        person = await ctx.repos.people.find(contact.platform, contact.tenant, contact.user_id)
+        name = (person.display_name if person else "") or contact.user_id
+        lines.append(
+            f"• {name} ({contact.platform}), since {contact.unreachable_since:%Y-%m-%d}: "
+            f"{contact.unreachable_reason}"
+        )
+    return lines
 
 
 def _tally(statuses: Iterable[str]) -> str:

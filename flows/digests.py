@@ -22,6 +22,7 @@ from flows.anonymity import (
     compute_figures,
     render_digest,
 )
+from flows.channels import admin_channels
 from flows.checkins import THEMES
 from flows.context import FlowContext, actor_of
 from flows.programs import current_program
@@ -118,7 +119,7 @@ async def publish(
     figures = [Figure(**f) for f in snapshot.figures]
     message = render_digest(title, label, figures, program.anonymity_threshold)
     queued = 0
-    for channel in ctx.policy.channels():
+    for channel in await admin_channels(ctx):
         queued += await ctx.send(
             f"digest:{program.id}:{period}:{channel.platform}:{channel.channel_id}{request}",
             channel,
@@ -164,9 +165,10 @@ async def admin_digest(event: Command, ctx: FlowContext) -> Say:
     program = await current_program(ctx)
     if program is None:
         return copy.no_program()
-    if not ctx.policy.channels():
+    if not await admin_channels(ctx):
         return say(
-            "No admin channel is configured (UPWARD_ADMIN_CHANNELS), so there is nowhere to post."
+            "No admin channel yet, so there is nowhere to post: say `admin channel here` in the "
+            "channel where digests should go (or set UPWARD_ADMIN_CHANNELS)."
         )
     queued = await publish_month(ctx, program, request=f":asked:{ctx.now:%Y-%m-%dT%H:%M}")
     if queued is None:

@@ -65,7 +65,7 @@ class Person(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
     tenant: str = Field(max_length=100)
-    user_id: str = Field(max_length=100)
+    user_id: str = Field(max_length=200)  # Teams ids ("29:…") run to about 100 characters
     email: str | None = Field(default=None, max_length=254, index=True)
     display_name: str = Field(default="", max_length=200)
     job_level: int | None = None
@@ -80,7 +80,7 @@ class Participant(SQLModel, table=True):
     program_id: int = Field(foreign_key="program.id", index=True)
     platform: str = Field(max_length=20)
     tenant: str = Field(max_length=100)
-    user_id: str = Field(max_length=100)
+    user_id: str = Field(max_length=200)
     display_name: str = Field(default="", max_length=200)
     role: str = Field(max_length=10)  # mentor | mentee | two_way
     offers: list[str] = _json()
@@ -233,12 +233,29 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 class ContactAddress(SQLModel, table=True):
-    """How to reach a person proactively on platforms that need a stored reference."""
+    """How to reach a person (or a channel) proactively on platforms that need a stored
+    reference, e.g. a Teams conversation reference. `user_id` is the person's id, or the
+    channel's conversation id. A person whose platform said the bot can no longer reach
+    them (app uninstalled, conversation gone) is marked unreachable until they are back."""
 
     __table_args__ = (UniqueConstraint("platform", "tenant", "user_id"),)
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
     tenant: str = Field(max_length=100)
-    user_id: str = Field(max_length=100)
+    user_id: str = Field(max_length=200)
     address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _ts(nullable=False)
+    unreachable_since: datetime | None = _ts(nullable=True)
+    unreachable_reason: str | None = Field(default=None, max_length=300)
+
+
+class AdminChannel(SQLModel, table=True):
+    """A channel an admin chose for digests (`admin channel here`, said in it)."""
+
+    __table_args__ = (UniqueConstraint("platform", "tenant", "channel_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    tenant: str = Field(max_length=100)
+    channel_id: str = Field(max_length=200)
+    added_by: str = Field(max_length=240)
+    added_at: datetime = _ts(nullable=False)

@@ -21,6 +21,7 @@ ADMIN_HELP_LINES = (
     ("admin program", "create or edit a program"),
     ("admin match", "propose pairs; then `admin match drop N` or `admin match approve`"),
     ("admin digest", "post the anonymised digest to the admin channel now"),
+    ("admin channel here", "said in a channel: post the digests there (`off` to stop)"),
     ("admin audit", "the latest admin actions"),
 )
 

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.crypto import Cipher
 from storage.repositories.activity import CheckIns, Goals, PairPrompts, Reviews
 from storage.repositories.audit import Audit
-from storage.repositories.contacts import Contacts
+from storage.repositories.contacts import AdminChannels, Contacts
 from storage.repositories.digests import Digests
 from storage.repositories.events import ProcessedEvents
 from storage.repositories.outbox import Outbox
@@ -39,6 +39,7 @@ class Repositories:
         self.digests = Digests(s)
         self.events = ProcessedEvents(s)
         self.contacts = Contacts(s)
+        self.admin_channels = AdminChannels(s)
 
     async def flush(self) -> None:
         await self.session.flush()
