@@ -6,9 +6,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adapters.slack.setup import SlackEdge, slack_edge
+from adapters.teams.setup import TeamsEdge, teams_edge
 from bot.clock import Clock, SystemClock
+from bot.contact_book import StoredContactBook
 from bot.engine import Engine
 from bot.errors import ConfigurationError
 from bot.outbox import Dispatcher
@@ -30,6 +33,7 @@ class App:
     engine: Engine
     adapters: dict[str, Adapter]
     slack: SlackEdge | None = None
+    teams: TeamsEdge | None = None
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -40,8 +44,12 @@ def build_app(
     *,
     clock: Clock | None = None,
     adapters: Mapping[str, Adapter] | None = None,
+    teams_credentials: Any = None,
 ) -> App:
+    """`teams_credentials` replaces botbuilder's credentials factory (tests with auth on,
+    where Entra ID can't be reached)."""
     db = Database(settings.database_url)
+    clock = clock or SystemClock()
     adapters = dict(adapters or {})
     slack = None
     if settings.slack_enabled and "slack" not in adapters:
@@ -55,10 +63,23 @@ def build_app(
         adapters["slack"] = slack.delivery
         if not any(c.startswith("slack:") for c in settings.all_admin_channels()):
             log.warning("SLACK_ADMIN_CHANNEL is not set: digests will not be posted in Slack")
+    teams = None
+    if settings.teams_enabled and "teams" not in adapters:
+        teams = teams_edge(
+            app_id=settings.microsoft_app_id or "",
+            password=settings.microsoft_app_password,
+            tenant_id=settings.microsoft_app_tenant_id,
+            app_type=settings.microsoft_app_type,
+            contacts=StoredContactBook(db, clock),
+            openid_metadata_url=settings.teams_openid_metadata_url,
+            credentials_factory=teams_credentials,
+            pacing_seconds=settings.teams_pacing_seconds,
+        )
+        adapters["teams"] = teams.delivery
     engine = Engine(
         db=db,
         cipher=build_cipher(settings, db),
-        clock=clock or SystemClock(),
+        clock=clock,
         policy=Policy(
             admins=frozenset(settings.all_admins()),
             admin_channels=tuple(settings.all_admin_channels()),
@@ -71,9 +92,10 @@ def build_app(
         dispatcher=Dispatcher(db, adapters),
         on_first_contact=first_contact,
     )
-    if slack is not None:
-        slack.attach(engine)
-    return App(settings=settings, db=db, engine=engine, adapters=adapters, slack=slack)
+    for edge in (slack, teams):
+        if edge is not None:
+            edge.attach(engine)
+    return App(settings=settings, db=db, engine=engine, adapters=adapters, slack=slack, teams=teams)
 
 
 def build_cipher(settings: Settings, db: Database) -> Cipher:

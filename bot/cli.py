@@ -177,6 +177,53 @@ def serve() -> None:
     run_server(_settings())
 
 
+@cli.command("teams-package")
+def teams_package(
+    out: Annotated[Path, typer.Option(help="where to write the zip")] = Path("upward-teams.zip"),
+    host: Annotated[
+        str | None,
+        typer.Option(
+            envvar="UPWARD_PUBLIC_HOST",
+            help="public host name of `upward serve`, e.g. upward.example.com (no https://)",
+        ),
+    ] = None,
+    app_id: Annotated[
+        str | None,
+        typer.Option(envvar="MICROSOFT_APP_ID", help="the bot's Microsoft App ID (a GUID)"),
+    ] = None,
+    version: Annotated[str, typer.Option(help="app version; raise it for every upload")] = "1.0.0",
+) -> None:
+    """Write the Teams app package (manifest.json + icons) to upload in Teams."""
+    from adapters.teams.package import write_package
+
+    missing = [
+        f"{option} (or set {env})"
+        for option, env, value in (
+            ("--app-id", "MICROSOFT_APP_ID", app_id),
+            ("--host", "UPWARD_PUBLIC_HOST", host),
+        )
+        if not (value or "").strip()
+    ]
+    if missing:
+        typer.secho(
+            f"Missing {' and '.join(missing)}: the Teams package needs the bot's "
+            "Microsoft App ID and the public host name where `upward serve` runs.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        path = write_package(out, app_id=app_id or "", host=host or "", version=version)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"Wrote the Teams app package to {path}.")
+    typer.echo(
+        "Next: upload it in Teams: Apps → Manage your apps → Upload an app "
+        "(or ask a Teams admin to add it to your org's app catalog)."
+    )
+
+
 def _parse_moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)

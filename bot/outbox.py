@@ -64,23 +64,30 @@ class Dispatcher:
                 # Another process (e.g. `upward serve`) may have this platform: leave it.
                 report.waiting.add(platform)
                 continue
+            item = await self._claim(item_id, now)  # type: ignore[arg-type]
+            if item is None:
+                continue
+            # No transaction is held while the platform answers: an adapter may read the
+            # database itself (e.g. a stored conversation reference), and SQLite has one writer.
+            unreachable = await self._send_one(item, now, report, destination)
             async with self._db.session() as session:
-                outbox = Outbox(session)
-                claimed = await outbox.claim(item_id, now, self._lease)  # type: ignore[arg-type]
-                await session.commit()
-                if not claimed:
-                    continue
-                item = await session.get(OutboxItem, item_id, populate_existing=True)
-                assert item is not None
-                unreachable = await self._send_one(item, now, report, destination)
+                await Outbox(session).save(await session.merge(item))
                 for actor_key in unreachable:
                     platform_, tenant, user_id = actor_key.split(":", 2)
                     await Contacts(session).mark_unreachable(
                         platform_, tenant, user_id, item.last_error or "", now
                     )
-                await outbox.save(item)
                 await session.commit()
         return report
+
+    async def _claim(self, item_id: int, now: datetime) -> OutboxItem | None:
+        async with self._db.session() as session:
+            if not await Outbox(session).claim(item_id, now, self._lease):
+                await session.commit()
+                return None
+            item = await session.get(OutboxItem, item_id, populate_existing=True)
+            await session.commit()
+        return item
 
     async def _send_one(
         self, item: OutboxItem, now: datetime, report: DispatchReport, destination: str

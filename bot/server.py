@@ -25,8 +25,9 @@ def build_web_app(app: App) -> web.Application:
         return web.json_response({"ok": True})
 
     web_app.router.add_get("/healthz", healthz)
-    if app.slack is not None:
-        app.slack.mount(web_app)
+    for edge in (app.slack, app.teams):
+        if edge is not None:
+            edge.mount(web_app)
     web_app.on_startup.append(_start_scheduler)
     web_app.on_cleanup.append(_stop)
     return web_app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -53,6 +54,24 @@ class Settings(BaseSettings):
     )
     slack_pacing_seconds: float = Field(default=1.0, ge=0, le=10)
 
+    microsoft_app_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_ID")
+    microsoft_app_password: str | None = Field(
+        default=None, validation_alias="MICROSOFT_APP_PASSWORD"
+    )
+    microsoft_app_tenant_id: str | None = Field(
+        default=None, validation_alias="MICROSOFT_APP_TENANT_ID"
+    )
+    microsoft_app_type: str = Field(default="SingleTenant", validation_alias="MICROSOFT_APP_TYPE")
+    teams_local_dev: bool = Field(
+        default=False,
+        description="Run the Teams endpoint with no app id, i.e. with authentication OFF. "
+        "Only for local testing (e.g. the Bot Framework Emulator).",
+    )
+    teams_openid_metadata_url: str | None = Field(
+        default=None, description="Where Bot Framework signing keys are published (clouds)."
+    )
+    teams_pacing_seconds: float = Field(default=0.5, ge=0, le=10)
+
     @field_validator(
         "encryption_keys", "admins", "admin_channels", "slack_admin_users", mode="before"
     )
@@ -80,6 +99,10 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token)
 
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id) or self.teams_local_dev
+
     def all_admins(self) -> list[str]:
         return self.admins + [f"slack:{user}" for user in self.slack_admin_users]
 
@@ -99,6 +122,9 @@ def load_settings(**overrides: object) -> Settings:
     problems = _slack_problems(settings)
     if problems:
         raise ConfigurationError("Invalid Slack settings: " + "; ".join(problems))
+    problems = _teams_problems(settings)
+    if problems:
+        raise ConfigurationError("Invalid Teams settings: " + "; ".join(problems))
     if settings.work_end_hour <= settings.work_start_hour:
         raise ConfigurationError(
             "UPWARD_WORK_END_HOUR must be later than UPWARD_WORK_START_HOUR "
@@ -145,4 +171,45 @@ def _slack_problems(settings: Settings) -> list[str]:
         )
     if settings.slack_admin_channel and settings.slack_admin_channel[:1] not in ("C", "G"):
         problems.append("SLACK_ADMIN_CHANNEL must be a channel id like C0123ABCD, not a name")
+    return problems
+
+
+APP_TYPES = ("SingleTenant", "UserAssignedMSI", "MultiTenant")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _teams_problems(settings: Settings) -> list[str]:
+    """An empty app id switches Bot Framework authentication off, so it is refused unless
+    local development is asked for by name."""
+    app_id, password, tenant = (
+        settings.microsoft_app_id,
+        settings.microsoft_app_password,
+        settings.microsoft_app_tenant_id,
+    )
+    if not app_id:
+        if settings.teams_local_dev:
+            return []
+        if app_id == "":
+            return [
+                "MICROSOFT_APP_ID is empty, which turns authentication off: set the bot's app "
+                "id, or UPWARD_TEAMS_LOCAL_DEV=true for local testing only"
+            ]
+        others = [
+            n
+            for n, v in (("MICROSOFT_APP_PASSWORD", password), ("MICROSOFT_APP_TENANT_ID", tenant))
+            if v
+        ]
+        return [f"{' and '.join(others)} set but MICROSOFT_APP_ID is missing"] if others else []
+    problems = []
+    if settings.teams_local_dev:
+        problems.append("UPWARD_TEAMS_LOCAL_DEV is only for running without MICROSOFT_APP_ID")
+    if not GUID.match(app_id):
+        problems.append("MICROSOFT_APP_ID must be the bot's app (client) id, a GUID")
+    kind = settings.microsoft_app_type
+    if kind not in APP_TYPES:
+        problems.append(f"MICROSOFT_APP_TYPE must be SingleTenant or UserAssignedMSI, not {kind!r}")
+    if kind in ("SingleTenant", "UserAssignedMSI") and not tenant:
+        problems.append(f"MICROSOFT_APP_TENANT_ID is required for a {kind} bot")
+    if kind in ("SingleTenant", "MultiTenant") and not password:
+        problems.append(f"MICROSOFT_APP_PASSWORD is required for a {kind} bot")
     return problems

@@ -51,12 +51,19 @@ async def roster_entry(ctx: FlowContext, actor: Actor, email: str | None) -> Per
     person shows up with their platform id, the row is linked to it, so seniority and
     reporting lines apply to them in matching."""
     person = await ctx.repos.people.find(*_key(actor))
-    if person is not None or not email:
+    if not email or (person is not None and person.email):
         return person
-    person = await ctx.repos.people.by_email(actor.platform, actor.tenant, email)
-    if person is None or "@" not in person.user_id:
-        return None  # no row, or one already linked to another id: never take it over
-    person.user_id = actor.user_id
+    row = await ctx.repos.people.by_email(actor.platform, actor.tenant, email)
+    if row is None or "@" not in row.user_id:
+        return person  # no row, or one already linked to another id: never take it over
+    if person is None:
+        row.user_id = actor.user_id
+        return await ctx.repos.people.save(row)
+    # Known already (e.g. from installing the app) but without roster facts: take them over.
+    for name in ("email", "job_level", "department", "manager_user_id", "timezone"):
+        if getattr(person, name) is None:
+            setattr(person, name, getattr(row, name))
+    await ctx.repos.people.delete(row)
     return await ctx.repos.people.save(person)
 
 

@@ -43,6 +43,10 @@ class People:
         await self._s.flush()
         return person
 
+    async def delete(self, person: Person) -> None:
+        await self._s.delete(person)
+        await self._s.flush()
+
     async def in_tenant(self, platform: str, tenant: str) -> list[Person]:
         query = select(Person).where(Person.platform == platform, Person.tenant == tenant)
         return list((await self._s.exec(query)).all())

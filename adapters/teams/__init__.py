@@ -1,0 +1,1 @@
+"""The Microsoft Teams adapter: Bot Framework wiring and the app package."""

@@ -1,0 +1,227 @@
+"""The Teams edge: `POST /api/messages`, checked, translated, handed to the engine.
+
+No program logic here: what to answer is the engine's business; this module decides how
+an answer looks on Teams (a card in the chat, a form card, an updated card) and keeps the
+conversation references proactive messages need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+from botframework.connector.auth import BotFrameworkAuthentication
+
+from adapters.teams import parse
+from adapters.teams.render import render_form, render_message, submitted_card
+from bot.events import ButtonAction, Command, FormSubmission
+from bot.messages import FormErrors, Say, ShowForm
+from bot.ports import ContactBook, EventHandler
+
+log = logging.getLogger(__name__)
+NEEDS_EMAIL = frozenset({"join", "join.open"})
+MAX_BODY = 256 * 1024
+
+
+class UpwardTeamsBot:
+    """The bot's turn: remember how to reach the sender, translate, answer."""
+
+    def __init__(self, engine: EventHandler, contacts: ContactBook, *, app_id: str) -> None:
+        self._engine = engine
+        self._contacts = contacts
+        self._app_id = app_id
+        self._known: dict[tuple[str, str], dict[str, Any]] = {}
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.channel_id != "msteams" or not activity.from_property:
+            return
+        if parse.bot_removed(activity):
+            await self._contacts.forget(
+                parse.PLATFORM, parse.tenant_of(activity), parse.contact_key(activity)
+            )
+            self._known.pop((parse.tenant_of(activity), parse.contact_key(activity)), None)
+            return
+        await self._remember(activity)
+        if activity.type in (ActivityTypes.installation_update, ActivityTypes.conversation_update):
+            if parse.bot_added(activity):
+                await self._answer(
+                    turn_context, await self._engine.handle(parse.first_contact(activity))
+                )
+            return
+        if activity.type != ActivityTypes.message:
+            return
+        await self._message(turn_context)
+
+    async def _remember(self, activity: Activity) -> None:
+        """The reference is refreshed whenever it changes (Teams may move a tenant to a new
+        serviceUrl); unchanged ones aren't written on every message."""
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.activity_id = None
+        shared = parse.shared_conversation(activity)
+        if shared is not None:  # a new post in the channel later, not a reply in this thread
+            reference.conversation.id = shared
+        stored = reference.serialize()
+        key = (parse.tenant_of(activity), parse.contact_key(activity))
+        if self._known.get(key) != stored:
+            await self._contacts.remember(parse.PLATFORM, key[0], key[1], stored)
+            self._known[key] = stored
+
+    async def _message(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        event: Command | ButtonAction | FormSubmission
+        if parse.is_submission(activity):
+            event = parse.submission(activity)
+            if event.form_id in NEEDS_EMAIL:
+                event = event.model_copy(update={"email": await self._email(turn_context)})
+            await self._submitted(turn_context, event)
+            return
+        if parse.is_button(activity):
+            event = parse.button(activity)
+        else:
+            event = parse.command(activity)
+            if not event.name:
+                event = event.model_copy(update={"name": "help"})
+        if getattr(event, "name", getattr(event, "action_id", "")) in NEEDS_EMAIL:
+            event = event.model_copy(update={"email": await self._email(turn_context)})
+        await self._answer(turn_context, await self._engine.handle(event))
+
+    async def _submitted(self, turn_context: TurnContext, event: FormSubmission) -> None:
+        """A form card: errors show the card again as filled in; success turns it into a
+        short "sent" note, so it can't be submitted twice by accident."""
+        activity = turn_context.activity
+        replies = await self._engine.handle(event)
+        errors = next((r for r in replies if isinstance(r, FormErrors)), None)
+        form = parse.submitted_form(activity)
+        if errors is not None:
+            content = render_form(form, errors=errors.errors, values=dict(event.values))
+            await self._replace_card(turn_context, content)
+            return
+        if replies:
+            await self._replace_card(turn_context, submitted_card(form.title))
+        await self._answer(turn_context, replies)
+
+    async def _replace_card(self, turn_context: TurnContext, content: dict[str, Any]) -> None:
+        card = MessageFactory.attachment(CardFactory.adaptive_card(content))
+        card_id = turn_context.activity.reply_to_id
+        if card_id:
+            card.id = card_id
+            try:
+                await turn_context.update_activity(card)
+                return
+            except Exception as exc:  # an old card may not be editable: send a new one
+                log.info("could not update card (%s); sending a new one", type(exc).__name__)
+                card.id = None
+        await turn_context.send_activity(card)
+
+    async def _answer(self, turn_context: TurnContext, replies: list) -> None:
+        """Private answers (and forms) never go into a shared channel: they go to the
+        person's 1:1 chat with the bot, and the channel only hears where to look."""
+        personal = parse.is_personal(turn_context.activity)
+        redirected = False
+        for reply in replies:
+            if isinstance(reply, ShowForm):
+                content = render_form(reply.form)
+            elif isinstance(reply, Say):
+                content = render_message(reply.message)
+            else:
+                continue
+            private = isinstance(reply, ShowForm) or reply.private
+            if personal or not private:
+                await turn_context.send_activity(
+                    MessageFactory.attachment(CardFactory.adaptive_card(content))
+                )
+            else:
+                redirected = await self._to_personal_chat(turn_context, content) or redirected
+        if redirected:
+            await turn_context.send_activity("I've answered you in our 1:1 chat.")
+
+    async def _to_personal_chat(self, turn_context: TurnContext, content: dict[str, Any]) -> bool:
+        activity = turn_context.activity
+        tenant = parse.tenant_of(activity)
+        reference = await self._contacts.find(
+            parse.PLATFORM, tenant, parse.user_id_of(activity.from_property)
+        )
+        if reference is None:
+            await turn_context.send_activity(
+                "That answer is private: open a 1:1 chat with me (find Upward under Apps) and "
+                "ask me there."
+            )
+            return False
+
+        async def send(personal: TurnContext) -> None:
+            await personal.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(content))
+            )
+
+        await turn_context.adapter.continue_conversation(
+            ConversationReference().deserialize(reference), send, self._app_id
+        )
+        return True
+
+    async def _email(self, turn_context: TurnContext) -> str | None:
+        """The sender's email from the Teams roster (links a roster row keyed by email).
+        A nicety: a slow or failing lookup just means no email."""
+        try:
+            member = await asyncio.wait_for(
+                TeamsInfo.get_member(turn_context, turn_context.activity.from_property.id), 2.0
+            )
+        except Exception:  # timeouts, API and network errors alike
+            return None
+        return getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+
+
+def messages_endpoint(
+    adapter: CloudAdapter,
+    auth: BotFrameworkAuthentication,
+    bot: UpwardTeamsBot,
+    *,
+    auth_required: bool,
+) -> Any:
+    """`POST /api/messages`. The caller's token is checked before anything runs: every
+    credential botbuilder rejects, however it rejects it (it raises assorted exceptions that
+    would otherwise become 500s, which the Bot Connector retries), is a 401."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("Authorization")
+        if auth_required and not header:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.json_response({"error": "expected application/json"}, status=415)
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            return web.json_response({"error": "too large"}, status=413)
+        activity = _activity(raw)
+        if activity is None:
+            return web.json_response({"error": "malformed activity"}, status=400)
+        try:
+            authenticated = await auth.authenticate_request(activity, header)  # type: ignore[arg-type]
+        except Exception:  # PermissionError, jwt errors, unknown key ids, bad metadata …
+            return web.json_response({"error": "unauthorized"}, status=401)
+        try:
+            response = await adapter.process_activity(authenticated, activity, bot.on_turn)
+        except Exception as exc:
+            log.warning("Teams activity failed: %s", type(exc).__name__)
+            return web.json_response({"error": "internal error"}, status=500)
+        if response is not None:
+            return web.json_response(data=response.body, status=response.status)
+        return web.Response(status=201)
+
+    return handler
+
+
+def _activity(raw: bytes) -> Activity | None:
+    try:
+        body = json.loads(raw)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return None
+        return Activity().deserialize(body)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return None

@@ -1,0 +1,174 @@
+"""Proactive messages on Teams: continue a stored conversation reference.
+
+A bot can't open a group chat on Teams, so a message "to the pair" goes to each partner's
+1:1 chat with the bot, naming the other. Answers from the Bot Connector are mapped for the
+outbox: 403/404 mean the bot can't reach that person any more (app removed, conversation
+gone) and are not retried; 429, 412 and 5xx are retried, after Retry-After if given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from typing import Any
+
+import aiohttp
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import ConversationReference, ErrorResponseException
+
+from adapters.teams.parse import PLATFORM
+from adapters.teams.render import render_message
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.events import Actor
+from bot.messages import Message, ToChannel, ToPair, ToPerson
+from bot.ports import Capabilities, ContactBook, Receipt
+
+GONE = frozenset({403, 404})
+RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
+# Our own credentials refused: about the app, not the recipient. Retry after an operator
+# fixes MICROSOFT_APP_PASSWORD, rather than failing every queued message for good.
+APP_WIDE = frozenset({401})
+APP_WIDE_WAIT = 900.0
+
+
+class TeamsDelivery:
+    platform = PLATFORM
+    capabilities = Capabilities(group_dm=False)
+
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        *,
+        app_id: str,
+        contacts: ContactBook,
+        pacing_seconds: float = 0.5,
+    ) -> None:
+        self._adapter = adapter
+        self._app_id = app_id
+        self._contacts = contacts
+        self._pacing = pacing_seconds
+        self._last_post: dict[str, float] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # (outbox key, person) already sent for a pair message, so that a retry after one
+        # partner's failure doesn't send the other theirs twice (this process only).
+        self._sent_halves: set[tuple[str, str]] = set()
+
+    async def deliver(
+        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+    ) -> Receipt:
+        if isinstance(address, ToPair):
+            return await self._to_pair(address, message, key)
+        if isinstance(address, ToPerson):
+            return await self._to_person(address.person, message)
+        reference = await self._contacts.find(PLATFORM, address.tenant, address.channel_id)
+        if reference is None:
+            raise PermanentDeliveryError(
+                "Upward has no conversation in that channel: say `admin channel here` in it again"
+            )
+        return await self._send(reference, render_message(message), who=None)
+
+    async def _to_person(self, person: Actor, message: Message, context: str = "") -> Receipt:
+        reference = await self._contacts.find(PLATFORM, person.tenant, person.user_id)
+        if reference is None:
+            raise PermanentDeliveryError(
+                "no conversation with Upward: the app isn't installed for this person",
+                unreachable=(person.key,),
+            )
+        return await self._send(reference, render_message(message, context=context), who=person)
+
+    async def _to_pair(self, address: ToPair, message: Message, key: str) -> Receipt:
+        receipt, transient, permanent = Receipt(), None, []
+        for index, person in enumerate(address.members):
+            if (key, person.key) in self._sent_halves:
+                continue
+            other = address.names[1 - index] or "your partner"
+            try:
+                receipt = await self._to_person(
+                    person, message, f"Your mentoring pair with {other}"
+                )
+            except TransientDeliveryError as exc:
+                transient = exc
+            except PermanentDeliveryError as exc:
+                permanent.append(exc)
+            else:
+                self._sent_halves.add((key, person.key))
+        if permanent:  # the partner who could be reached got theirs; nothing to retry
+            self._forget_halves(key, address)
+            reasons = "; ".join(exc.reason for exc in permanent)
+            unreachable = tuple(k for exc in permanent for k in exc.unreachable)
+            raise PermanentDeliveryError(reasons, unreachable=unreachable)
+        if transient is not None:
+            raise transient
+        self._forget_halves(key, address)
+        return receipt
+
+    def _forget_halves(self, key: str, address: ToPair) -> None:
+        for person in address.members:
+            self._sent_halves.discard((key, person.key))
+
+    async def _send(
+        self, reference: dict[str, Any], content: dict[str, Any], *, who: Actor | None
+    ) -> Receipt:
+        conversation = ConversationReference().deserialize(reference)
+        conversation_id = conversation.conversation.id
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(content))
+        answer: list[Any] = []
+
+        async def send(turn_context: TurnContext) -> None:
+            answer.append(await turn_context.send_activity(activity))
+
+        try:
+            async with self._locks[conversation_id]:
+                await self._paced(conversation_id)
+                try:
+                    await self._adapter.continue_conversation(conversation, send, self._app_id)
+                finally:
+                    self._last_post[conversation_id] = time.monotonic()
+        except ErrorResponseException as exc:
+            raise _classify(exc, who) from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientDeliveryError(f"network: {type(exc).__name__}") from None
+        sent = answer[0] if answer else None
+        return Receipt(platform_id=str(getattr(sent, "id", "") or ""))
+
+    async def _paced(self, conversation_id: str) -> None:
+        """Teams throttles per bot per conversation: space messages into one chat a little."""
+        wait = self._last_post.get(conversation_id, 0.0) + self._pacing - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+def _classify(
+    exc: ErrorResponseException, who: Actor | None
+) -> PermanentDeliveryError | TransientDeliveryError:
+    response = getattr(exc, "response", None)
+    status = int(getattr(response, "status_code", 0) or 0)
+    code = _error_code(exc)
+    if status in GONE:
+        reason = f"Teams answered {status} {code}: the app was removed or the chat is gone"
+        return PermanentDeliveryError(reason, unreachable=(who.key,) if who else ())
+    if status in APP_WIDE:
+        return TransientDeliveryError(
+            "Teams refused Upward's credentials (401): check MICROSOFT_APP_ID and "
+            "MICROSOFT_APP_PASSWORD",
+            APP_WIDE_WAIT,
+        )
+    if status in RETRYABLE or status == 0:
+        return TransientDeliveryError(f"Teams answered {status} {code}", _retry_after(response))
+    return PermanentDeliveryError(f"Teams answered {status} {code}")
+
+
+def _error_code(exc: ErrorResponseException) -> str:
+    error = getattr(getattr(exc, "error", None), "error", None)
+    return str(getattr(error, "code", "") or "").strip()
+
+
+def _retry_after(response: Any) -> float | None:
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return max(1.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None

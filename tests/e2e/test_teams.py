@@ -1,0 +1,336 @@
+"""Upward in Microsoft Teams, end to end: Bot Framework activities into `upward serve`'s
+aiohttp app, botbuilder's real CloudAdapter, and a loopback Bot Connector recording what it
+received. Authentication is off here (UPWARD_TEAMS_LOCAL_DEV); test_teams_auth.py turns it on."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+from sqlmodel import select
+
+from bot.app import build_app
+from bot.clock import FrozenClock
+from bot.server import SCHEDULER, build_web_app
+from bot.settings import load_settings
+from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
+from storage.models import CheckIn, ContactAddress, OutboxItem, Participant, ProcessedEvent
+from tests.e2e.teams_world import TEAM_CHANNEL, TENANT, Member, TeamsWorld
+from tests.fakes.teams_connector import FakeConnector, activity_text
+
+START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday morning in London
+ADMIN = Member("Ada", "Ada Admin", 1)
+MENTORS = [Member(n, f"Mentor {n}", i) for i, n in enumerate(["Amy", "Ben", "Cat"], 10)]
+MENTEES = [Member(n, f"Leader {n}", i) for i, n in enumerate(["Vic", "Wen", "Xav"], 20)]
+EVERYONE = [ADMIN, *MENTORS, *MENTEES]
+
+JOIN = {
+    "role": "mentor",
+    "offers": ["ai_tools"],
+    "wants": ["career_growth"],
+    "timezone": "Europe/London",
+    "agree": "yes",
+}
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[TeamsWorld]:
+    async with FakeConnector() as connector:
+        for member in EVERYONE:
+            connector.add_member(
+                member.bf_id, member.name, member.aad, f"{member.handle.lower()}@example.com"
+            )
+        settings = load_settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'upward.db'}",
+            encryption_keys=[Fernet.generate_key().decode()],
+            teams_local_dev=True,
+            teams_pacing_seconds=0,
+            admins=[f"teams:{ADMIN.aad}"],
+        )
+        clock = FrozenClock(START)
+        app = build_app(settings, clock=clock)
+        await app.db.create_all()
+        await app.engine.run(lambda ctx: save_program(ctx, read_program_file(SAMPLE_PROGRAM)))
+        web_app = build_web_app(app)
+        web_app.on_cleanup.clear()
+        async with TestClient(TestServer(web_app)) as client:
+            yield TeamsWorld(connector, client, app, clock)
+            web_app[SCHEDULER].shutdown(wait=False)
+        await app.close()
+
+
+async def rows(world: TeamsWorld, model):  # type: ignore[no-untyped-def]
+    async with world.app.db.session() as s:
+        return list((await s.exec(select(model))).all())
+
+
+def channel_texts(world: TeamsWorld) -> str:
+    """Everything the bot said in the admin channel, in threads or as new posts."""
+    return "\n".join(
+        activity_text(r.json or {})
+        for r in world.connector.posted()
+        if (r.conversation_id or "").startswith(TEAM_CHANNEL)
+    )
+
+
+async def join(world: TeamsWorld, member: Member, **answers) -> None:  # type: ignore[no-untyped-def]
+    await world.install(member)
+    await world.say(member, "join")
+    form = world.last_form(member)
+    response = await world.submit(member, form, {**JOIN, **answers})
+    assert response.status in (200, 201), await response.text()
+
+
+# --- the whole program ---------------------------------------------------------------------
+
+
+async def test_a_whole_program_in_teams(world: TeamsWorld) -> None:
+    connector, engine, clock = world.connector, world.app.engine, world.clock
+    for member in MENTORS:
+        await join(world, member)
+    for member in MENTEES:
+        await join(world, member, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    assert len(await rows(world, Participant)) == 6
+    assert "You're in" in world.texts_to(MENTORS[0].chat)
+    assert "✓ Join the program: sent." in str(connector.updates(MENTORS[0].chat))
+
+    await world.install(ADMIN)
+    await world.say(ADMIN, "admin match 3")
+    assert "Proposed 3 pairs" in world.texts_to(ADMIN.chat)
+    await world.press(ADMIN, "Approve")
+    assert "3 pairs introduced" in world.texts_to(ADMIN.chat)
+    await engine.dispatch()
+    for member in [*MENTORS, *MENTEES]:  # no group chat on Teams: each partner, 1:1
+        intro = world.texts_to(member.chat)
+        assert "Why you were matched" in intro
+        assert re.search(r"Your mentoring pair with (Mentor|Leader) \w+", intro)
+
+    await world.say(ADMIN, "admin channel here", channel=TEAM_CHANNEL)
+    assert "digests will be posted in this channel" in channel_texts(world)
+
+    clock.advance(timedelta(days=15))  # the first prompt, then a week later the check-ins
+    await engine.tick()
+    amy = MENTORS[0]
+    assert "private check-in" in world.texts_to(amy.chat)
+    await world.press(amy, "Check in")
+    form = world.last_form(amy)
+    answers = {
+        "met": "yes",
+        "rating": "5",
+        "themes": ["great_progress"],
+        "energy": "2",
+        "note": "only mine",
+    }
+    assert (await world.submit(amy, form, answers)).status in (200, 201)
+    assert len(await rows(world, CheckIn)) == 1
+    assert "your partner won't see it" in world.texts_to(amy.chat)
+
+    clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=UTC))
+    await engine.tick()
+    digests = connector.texts(TEAM_CHANNEL)
+    assert len(digests) == 1
+    assert "monthly digest" in digests[0] and "January 2027" in digests[0]
+    assert not re.search(r"(Mentor|Leader) [A-Z]", digests[0]), "no name in a digest"
+    everything_sent = str([r.json for r in connector.received])
+    assert "only mine" not in everything_sent
+
+
+async def test_commands_in_a_channel_answer_privately_in_the_1to1_chat(world: TeamsWorld) -> None:
+    amy = MENTORS[0]
+    await world.install(amy)
+    await world.say(amy, "status", channel=TEAM_CHANNEL)
+    assert "answered you in our 1:1 chat" in channel_texts(world)
+    assert "Your partner" not in channel_texts(world)
+    assert "status" in world.texts_to(amy.chat).lower()
+
+
+# --- forms, buttons and bad input ----------------------------------------------------------
+
+
+async def test_an_invalid_card_is_shown_again_with_errors_and_nothing_is_stored(
+    world: TeamsWorld,
+) -> None:
+    amy = MENTORS[0]
+    await world.install(amy)
+    await world.say(amy, "join")
+    form = world.last_form(amy)
+    response = await world.submit(amy, form, {**JOIN, "agree": "", "timezone": "Mars/Olympus"})
+    assert response.status in (200, 201)
+    assert await rows(world, Participant) == []
+    [update] = world.connector.updates(amy.chat)
+    shown = str(update)
+    assert "Attention" in shown and "Mars/Olympus" in shown  # errors, and what was typed
+    fixed = {"id": form["id"], "card": update["attachments"][0]["content"]}
+    assert (await world.submit(amy, fixed, JOIN)).status in (200, 201)
+    assert len(await rows(world, Participant)) == 1
+
+
+async def test_unknown_commands_and_non_admins_get_a_kind_answer(world: TeamsWorld) -> None:
+    amy = MENTORS[0]
+    await world.install(amy)
+    await world.say(amy, "frobnicate")
+    await world.say(amy, "admin match")
+    texts = world.texts_to(amy.chat)
+    assert "frobnicate" in texts and "help" in texts
+    assert "admins" in texts.lower()
+
+
+async def test_the_same_activity_delivered_twice_is_handled_once(world: TeamsWorld) -> None:
+    amy = MENTORS[0]
+    await world.install(amy)
+    before = len(world.connector.posted(amy.chat))
+    activity = world.activity(amy, text="status")
+    for _ in range(2):
+        assert (await world.post(activity)).status in (200, 201)
+    assert len(world.connector.posted(amy.chat)) == before + 1
+    assert len(await rows(world, ProcessedEvent)) >= 1
+
+
+async def test_a_card_submitted_twice_stores_one_answer(world: TeamsWorld) -> None:
+    amy = MENTORS[0]
+    await world.install(amy)
+    await world.say(amy, "join")
+    form = world.last_form(amy)
+    for _ in range(2):
+        await world.submit(amy, form, JOIN)
+    assert len(await rows(world, Participant)) == 1
+
+
+# --- conversation references ---------------------------------------------------------------
+
+
+async def test_references_are_stored_refreshed_and_dropped(world: TeamsWorld) -> None:
+    amy = MENTORS[0]
+    await world.install(amy)
+    [contact] = await rows(world, ContactAddress)
+    assert contact.tenant == TENANT and contact.user_id == amy.aad
+    assert contact.address["serviceUrl"] == world.connector.service_url
+    assert contact.address["conversation"]["id"] == amy.chat
+    moved = world.activity(amy, text="help", serviceUrl="https://smba.example/emea/")
+    await world.post(moved)
+    [contact] = await rows(world, ContactAddress)
+    assert contact.address["serviceUrl"] == "https://smba.example/emea/"
+    await world.post(world.activity(amy, "installationUpdate", action="remove"))
+    assert await rows(world, ContactAddress) == []
+
+
+async def test_a_conversation_update_adding_the_bot_says_hello(world: TeamsWorld) -> None:
+    amy = MENTORS[0]
+    activity = world.activity(
+        amy, "conversationUpdate", membersAdded=[{"id": "28:00000000-0000-0000-0000-00000000b07"}]
+    )
+    assert (await world.post(activity)).status in (200, 201)
+    assert "reverse-mentoring" in world.texts_to(amy.chat)
+    assert len(await rows(world, ContactAddress)) == 1
+
+
+async def pair_up(world: TeamsWorld) -> tuple[Member, Member]:
+    amy, vic = MENTORS[0], MENTEES[0]
+    await join(world, amy)
+    await join(world, vic, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    await world.install(ADMIN)
+    await world.say(ADMIN, "admin match 3")
+    await world.press(ADMIN, "Approve")
+    return amy, vic
+
+
+async def outbox(world: TeamsWorld) -> dict[str, OutboxItem]:
+    return {item.key: item for item in await rows(world, OutboxItem)}
+
+
+async def test_a_person_who_removed_the_app_is_unreachable_not_retried(world: TeamsWorld) -> None:
+    amy, vic = await pair_up(world)
+    world.connector.fail(403, conversation_id=vic.chat, code="BotNotInConversationRoster")
+    await world.app.engine.dispatch()
+    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
+    assert intro.status == "failed" and "403" in (intro.last_error or "")
+    assert "Why you were matched" in world.texts_to(amy.chat)  # the other half went out
+    contacts = {c.user_id: c for c in await rows(world, ContactAddress)}
+    assert contacts[vic.aad].unreachable_since is not None
+    attempts = len(world.connector.received)
+    world.clock.advance(timedelta(hours=2))
+    await world.app.engine.dispatch()
+    assert len(world.connector.received) == attempts  # not retried
+    await world.say(ADMIN, "admin status")
+    assert "Can't be reached" in world.texts_to(ADMIN.chat)
+    assert vic.name in world.texts_to(ADMIN.chat)
+
+
+async def test_a_person_never_installed_is_unreachable(world: TeamsWorld) -> None:
+    _, vic = await pair_up(world)
+    async with world.app.db.session() as s:
+        for contact in (await s.exec(select(ContactAddress))).all():
+            if contact.user_id == vic.aad:
+                await s.delete(contact)
+        await s.commit()
+    await world.app.engine.dispatch()
+    contacts = {c.user_id: c for c in await rows(world, ContactAddress)}
+    assert "isn't installed" in (contacts[vic.aad].unreachable_reason or "")
+
+
+@pytest.mark.parametrize("status", [429, 412, 502])
+async def test_throttling_and_server_errors_are_retried(world: TeamsWorld, status: int) -> None:
+    amy, vic = await pair_up(world)
+    world.connector.fail(status, conversation_id=vic.chat, retry_after=7)
+    report = await world.app.engine.dispatch()
+    assert report.retried == 1
+    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
+    assert intro.status == "pending"
+    assert intro.not_before >= world.clock.now() + timedelta(seconds=7)
+    world.clock.advance(timedelta(minutes=10))
+    await world.app.engine.dispatch()
+    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
+    assert intro.status == "sent"
+    assert len([t for t in world.connector.texts(amy.chat) if "Why you were matched" in t]) == 1
+    assert len([t for t in world.connector.texts(vic.chat) if "Why you were matched" in t]) == 1
+
+
+# --- the edge ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"{not json", "application/json", 400),
+        (b"[]", "application/json", 400),
+        (b'{"type": "message"}', "text/plain", 415),
+    ],
+)
+async def test_malformed_requests_are_refused_without_a_500(
+    world: TeamsWorld, body: bytes, content_type: str, status: int
+) -> None:
+    response = await world.client.post(
+        "/api/messages", data=body, headers={"Content-Type": content_type}
+    )
+    assert response.status == status
+    await asyncio.sleep(0)
+    assert world.connector.received == []
+
+
+async def test_a_roster_keyed_by_email_applies_to_teams_users(world: TeamsWorld) -> None:
+    """Vic manages Amy. The HR export only has emails; the join looks the sender up in the
+    Teams roster for their email, so matching keeps them apart."""
+    from flows.roster import import_roster
+
+    roster = (
+        "email,name,job_level,department,manager\n"
+        "amy@example.com,Amy,1,Ops,vic@example.com\n"
+        "vic@example.com,Vic,6,Ops,\n"
+    )
+    report = await world.app.engine.run(
+        lambda ctx: import_roster(ctx, roster, platform="teams", tenant=TENANT)
+    )
+    assert report.imported == 2
+    await join(world, MENTORS[0])
+    await join(world, MENTEES[0], role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    await world.install(ADMIN)
+    await world.say(ADMIN, "admin match 1")
+    text = world.texts_to(ADMIN.chat)
+    assert "Proposed 0 pairs" in text
+    assert "no job level in the roster" not in text
