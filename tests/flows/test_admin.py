@@ -110,3 +110,31 @@ async def test_editing_a_program_keeps_topic_ids_support_and_pilot(session, prog
         saved = (await s.exec(select(Program))).one()
     assert saved.pilot and "wellbeing team" in saved.support
     assert "data_literacy" in saved.topics  # not renamed to data_analytics
+
+
+async def test_admin_channel_here_is_said_in_the_channel_and_audited(session, app, program):
+    from bot.events import Command
+    from storage.models import AdminChannel, AuditEntry
+
+    def said(user: str, where: str | None, *args: str) -> Command:
+        return Command(
+            actor=session.actor(user), name="admin", args=("channel", *args), where=where
+        )
+
+    dm = text_of(await app.engine.handle(said(ADMIN, None, "here")))
+    assert "in the channel itself" in dm
+    refused = text_of(await app.engine.handle(said("ann", "C-general", "here")))
+    assert "admins" in refused.lower()
+    done = text_of(await app.engine.handle(said(ADMIN, "C-admins", "here")))
+    assert "digests will be posted in this channel" in done
+    again = text_of(await app.engine.handle(said(ADMIN, "C-admins", "here")))
+    assert "already" in again
+    listing = text_of(await app.engine.handle(said(ADMIN, None)))
+    assert "C-admins" in listing and "mentoring-admins" in listing
+    async with app.db.session() as s:
+        [chosen] = (await s.exec(select(AdminChannel))).all()
+        outcomes = [(e.action, e.outcome) for e in (await s.exec(select(AuditEntry))).all()]
+    assert chosen.channel_id == "C-admins" and chosen.added_by == f"console:acme:{ADMIN}"
+    assert ("admin channel", "refused") in outcomes and ("admin channel", "ok") in outcomes
+    off = text_of(await app.engine.handle(said(ADMIN, "C-admins", "off")))
+    assert "no longer" in off
