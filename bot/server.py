@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App, build_app
 from bot.settings import Settings
+from flows import copy
 
 log = logging.getLogger(__name__)
 DISPATCH_SECONDS = 20
@@ -25,12 +28,42 @@ def build_web_app(app: App) -> web.Application:
         return web.json_response({"ok": True})
 
     web_app.router.add_get("/healthz", healthz)
+    # The Teams app package links here (privacyUrl, termsOfUseUrl).
+    web_app.router.add_get("/privacy", _page("Upward: privacy", privacy_text()))
+    web_app.router.add_get("/terms", _page("Upward: terms of use", terms_text()))
     for edge in (app.slack, app.teams):
         if edge is not None:
             edge.mount(web_app)
     web_app.on_startup.append(_start_scheduler)
     web_app.on_cleanup.append(_stop)
     return web_app
+
+
+def privacy_text() -> str:
+    lines = [f"{who}: {what}." for who, what in copy.WHO_SEES_WHAT]
+    return "\n".join(
+        [
+            "Upward runs your organisation's reverse-mentoring program in chat. It stores your "
+            "name, your answers to the join form, your goals and your check-ins, in your "
+            "organisation's own database. Who sees what:",
+            *lines,
+            "Ask your program admin for a copy of your data or to have it removed.",
+        ]
+    )
+
+
+def terms_text() -> str:
+    return copy.AGREEMENT.replace("*", "")
+
+
+def _page(title: str, text: str) -> Any:
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines())
+    page = f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>{body}"
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    return handler
 
 
 async def _start_scheduler(web_app: web.Application) -> None:

@@ -54,6 +54,9 @@ async def test_server_health_check_and_scheduled_tick(app) -> None:
     async with TestClient(TestServer(web_app)) as client:
         response = await client.get("/healthz")
         assert response.status == 200 and (await response.json()) == {"ok": True}
+        privacy = await (await client.get("/privacy")).text()  # the Teams app links here
+        assert "never your check-in answers" in privacy
+        assert "No-fault exit" in await (await client.get("/terms")).text()
         jobs = {job.id: job for job in web_app[SCHEDULER].get_jobs()}
         assert set(jobs) == {"tick", "dispatch"}
         assert jobs["tick"].coalesce and jobs["tick"].misfire_grace_time == 600
