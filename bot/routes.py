@@ -8,6 +8,7 @@ from flows import (
     admin,
     channels,
     checkins,
+    data_rights,
     digests,
     ending,
     goals,
@@ -31,6 +32,10 @@ def build_router() -> Router:
     router.command("goals", goals.goals_command, "your pair's goals")
     router.command("end", ending.end_command, "end or re-match")
     router.command("home", home.home, "your mentoring at a glance")
+    router.command("my-data", data_rights.my_data, "everything stored about you")
+    router.command("forget", data_rights.forget, "erase your data")
+    router.button("forget.confirm", data_rights.confirm_forget)
+    router.button("forget.cancel", data_rights.cancel_forget)
     router.button("join.open", home.join_button)
     router.form("join", optin.submit_join)
     router.form("checkin", checkins.submit)

@@ -13,6 +13,8 @@ HELP_LINES = (
     ("pause YYYY-MM-DD", "take a break until a date; everything resumes by itself"),
     ("end", "end your pairing or ask for a re-match, confidentially and without blame"),
     ("leave", "leave the program"),
+    ("my-data", "a copy of everything stored about you"),
+    ("forget", "erase everything stored about you"),
     ("help", "this list"),
 )
 

@@ -11,6 +11,7 @@ from storage.repositories.activity import CheckIns, Goals, PairPrompts, Reviews
 from storage.repositories.audit import Audit
 from storage.repositories.contacts import AdminChannels, Contacts
 from storage.repositories.digests import Digests
+from storage.repositories.erasure import Erasure
 from storage.repositories.events import ProcessedEvents
 from storage.repositories.outbox import Outbox
 from storage.repositories.pairs import Pairs
@@ -40,6 +41,7 @@ class Repositories:
         self.events = ProcessedEvents(s)
         self.contacts = Contacts(s)
         self.admin_channels = AdminChannels(s)
+        self.erasure = Erasure(s)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -27,6 +27,15 @@ class Pairs:
         )
         return list((await self._s.exec(query)).all())
 
+    async def of_participant(self, participant_id: int) -> list[Pair]:
+        """Every pair this participant was ever in, oldest first."""
+        query = (
+            select(Pair)
+            .where(or_(Pair.mentor_id == participant_id, Pair.mentee_id == participant_id))
+            .order_by(col(Pair.id))
+        )
+        return list((await self._s.exec(query)).all())
+
     async def active(self, program_id: int | None = None) -> list[Pair]:
         query = select(Pair).where(Pair.status == "active").order_by(Pair.id)
         if program_id is not None:

@@ -40,6 +40,19 @@ class Participants:
         )
         return list((await self._s.exec(query)).all())
 
+    async def everywhere(self, platform: str, tenant: str, user_id: str) -> list[Participant]:
+        """Every enrolment of this person, left ones included (for export and erasure)."""
+        query = (
+            select(Participant)
+            .where(
+                Participant.platform == platform,
+                Participant.tenant == tenant,
+                Participant.user_id == user_id,
+            )
+            .order_by(Participant.id)
+        )
+        return list((await self._s.exec(query)).all())
+
     async def in_program(
         self, program_id: int, *, statuses: tuple[str, ...] = ("active", "paused")
     ) -> list[Participant]:

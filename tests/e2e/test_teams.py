@@ -244,12 +244,17 @@ async def outbox(world: TeamsWorld) -> dict[str, OutboxItem]:
     return {item.key: item for item in await rows(world, OutboxItem)}
 
 
-async def test_a_person_who_removed_the_app_is_unreachable_not_retried(world: TeamsWorld) -> None:
+@pytest.mark.parametrize(
+    ("status", "code"), [(403, "BotNotInConversationRoster"), (404, "ConversationNotFound")]
+)
+async def test_a_person_who_removed_the_app_is_unreachable_not_retried(
+    world: TeamsWorld, status: int, code: str
+) -> None:
     amy, vic = await pair_up(world)
-    world.connector.fail(403, conversation_id=vic.chat, code="BotNotInConversationRoster")
+    world.connector.fail(status, conversation_id=vic.chat, code=code)
     await world.app.engine.dispatch()
     [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
-    assert intro.status == "failed" and "403" in (intro.last_error or "")
+    assert intro.status == "failed" and str(status) in (intro.last_error or "")
     assert "Why you were matched" in world.texts_to(amy.chat)  # the other half went out
     contacts = {c.user_id: c for c in await rows(world, ContactAddress)}
     assert contacts[vic.aad].unreachable_since is not None

@@ -1,0 +1,144 @@
+"""A participant's data rights: a copy of everything stored about them (`my-data`), and
+erasure (`forget`), which leaves only a non-identifying tombstone.
+
+The export holds what *they* gave and what their pairs share (partner names, goals); never
+their partner's check-ins, reviews or exclusions. Erasure ends their pairs the no-fault way,
+cancels what was queued for them, and leaves already-published digests as they were.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from bot.events import ButtonAction, Command
+from bot.messages import Actions, Button, Divider, Fields, Heading, Say, Text, say
+from flows.context import FlowContext
+from flows.ending import end_pair
+from flows.participants import partner_in
+from storage.models import Participant
+
+
+async def my_data(event: Command, ctx: FlowContext) -> Say:
+    actor = event.actor
+    person = await ctx.repos.people.find(actor.platform, actor.tenant, actor.user_id)
+    enrolments = await ctx.repos.participants.everywhere(
+        actor.platform, actor.tenant, actor.user_id
+    )
+    if person is None and not enrolments:
+        return say("I hold nothing about you: you've never joined a program here.")
+    blocks: list = [Heading(text="Everything Upward stores about you")]
+    if person is not None:
+        blocks.append(
+            Fields(
+                items=_present(
+                    ("Name", person.display_name),
+                    ("Email", person.email),
+                    ("Job level (roster)", person.job_level),
+                    ("Department (roster)", person.department),
+                    ("Manager (roster)", person.manager_user_id),
+                    ("Time zone", person.timezone),
+                )
+            )
+        )
+    for me in enrolments:
+        blocks += [Divider(), *await _enrolment(ctx, me)]
+    blocks.append(
+        Text(
+            text="Your partner's check-ins, reviews and exclusions are theirs and aren't "
+            "shown here. `/mentoring forget` erases what is yours."
+        )
+    )
+    return say("Everything Upward stores about you", *blocks)
+
+
+async def _enrolment(ctx: FlowContext, me: Participant) -> list:
+    program = await ctx.repos.programs.get(me.program_id)
+    cipher = ctx.repos.cipher
+    blocks: list = [
+        Heading(text=f"Program: {program.name if program else me.program_id}"),
+        Fields(
+            items=_present(
+                ("Role", me.role),
+                ("Status", me.status),
+                ("Joined", f"{me.joined_at:%Y-%m-%d}"),
+                ("Offers", ", ".join(me.offers)),
+                ("Wants", ", ".join(me.wants)),
+                ("Off-limits", ", ".join(me.off_limits)),
+                ("Don't pair me with", cipher.decrypt_optional(me.exclusions_enc)),
+                ("Time zone", me.timezone),
+            )
+        ),
+    ]
+    pairs = await ctx.repos.pairs.of_participant(me.id)  # type: ignore[arg-type]
+    pair_ids = [p.id for p in pairs]
+    checkins = [
+        c for c in await ctx.repos.checkins.for_pairs(pair_ids) if c.participant_id == me.id
+    ]
+    reviews = [r for r in await ctx.repos.reviews.for_pairs(pair_ids) if r.participant_id == me.id]
+    goals = await ctx.repos.goals.for_pairs(pair_ids)
+    for pair in pairs:
+        partner = await partner_in(ctx, pair, me)
+        name = (partner.display_name if partner else "") or "a former participant"
+        lines = [f"With {name}, {pair.status}, since {pair.started_at:%Y-%m-%d}"]
+        lines += [
+            f"• Check-in {c.cycle}: met {'yes' if c.met else 'no'}, rating {c.rating}, "
+            f"themes {', '.join(c.themes) or 'none'}, energy {c.energy or '-'}"
+            + (f", note: {cipher.decrypt(c.note_enc)}" if c.note_enc else "")
+            for c in checkins
+            if c.pair_id == pair.id
+        ]
+        lines += [
+            f"• {r.stage.title()} review: confidence {r.confidence_before}→{r.confidence_now}, "
+            f"again {'yes' if r.again else 'no'}"
+            + (f", what changed: {cipher.decrypt(r.changed_enc)}" if r.changed_enc else "")
+            for r in reviews
+            if r.pair_id == pair.id
+        ]
+        lines += [
+            f"• {g.kind.title()}: {g.text}" + (" (done)" if g.done_at else "")
+            for g in goals
+            if g.pair_id == pair.id and me.id in (g.owner_id, g.created_by_id)
+        ]
+        blocks.append(Text(text="\n".join(lines)))
+    return blocks
+
+
+def _present(*items: tuple[str, object]) -> tuple[tuple[str, str], ...]:
+    return tuple((label, str(value)) for label, value in items if value not in (None, ""))
+
+
+async def forget(event: Command, ctx: FlowContext) -> Say:
+    summary = "Erase everything Upward stores about you?"
+    return say(
+        summary,
+        Text(
+            text=f"{summary} Your profile, answers, check-ins, reviews and goals are deleted, "
+            "any pairing ends (your partner is told neutrally, as for any ending), and nothing "
+            "more is sent to you. Digests already published stay as they are: they never "
+            "named you. This can't be undone."
+        ),
+        Actions(
+            buttons=(
+                Button(action_id="forget.confirm", label="Erase my data", style="danger"),
+                Button(action_id="forget.cancel", label="Keep it"),
+            )
+        ),
+    )
+
+
+async def confirm_forget(event: ButtonAction, ctx: FlowContext) -> Say:
+    actor = event.actor
+    for me in await ctx.repos.participants.everywhere(actor.platform, actor.tenant, actor.user_id):
+        for pair in await ctx.repos.pairs.active_for(me.id):  # type: ignore[arg-type]
+            await end_pair(ctx, pair, ended_by=me, kind="left")
+        await ctx.repos.erasure.participant(me, tombstone=f"erased-{secrets.token_hex(8)}")
+    await ctx.repos.outbox.cancel_pending_for(actor.key)
+    await ctx.repos.erasure.person(actor.platform, actor.tenant, actor.user_id)
+    return say(
+        "Done: what Upward stored about you has been erased. "
+        "`/mentoring join` starts afresh if you ever want to come back."
+    )
+
+
+async def cancel_forget(event: ButtonAction, ctx: FlowContext) -> Say:
+    return say("Good: nothing was erased.")
