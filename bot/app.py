@@ -86,6 +86,7 @@ def build_app(
             work_start=settings.work_start_hour,
             work_end=settings.work_end_hour,
             default_timezone=settings.default_timezone,
+            retention_days=settings.retention_days,
         ),
         router=build_router(),
         due_jobs=due_jobs(),

@@ -16,6 +16,7 @@ from flows import (
     optin,
     programs,
     prompts,
+    retention,
     reviews,
 )
 from flows.matching import proposals
@@ -70,4 +71,5 @@ def due_jobs() -> list[tuple[str, DueJob]]:
         ("reviews", reviews.due),  # completes finished pairs before anyone is nudged
         ("nudges", goals.nudges_due),
         ("digests", digests.due),
+        ("retention", retention.purge_due),
     ]

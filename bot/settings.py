@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     work_end_hour: int = Field(default=17, ge=1, le=24)
     default_timezone: str = "UTC"
     tick_minutes: int = Field(default=15, ge=1)
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Check-in and review text is purged this long after a pair ends.",
+    )
 
     slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")

@@ -21,6 +21,7 @@ class Policy:
     work_start: int = 9
     work_end: int = 17
     default_timezone: str = "UTC"
+    retention_days: int = 90
 
     def is_admin(self, actor: Actor) -> bool:
         return actor.key in self.admins or f"{actor.platform}:{actor.user_id}" in self.admins

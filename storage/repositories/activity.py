@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from datetime import datetime
+
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import CheckIn, Goal, PairPrompt, Review
+from storage.models import CheckIn, Goal, Pair, PairPrompt, Review
 
 
 class PairPrompts:
@@ -40,6 +42,19 @@ class CheckIns:
     async def for_pairs(self, pair_ids: list[int]) -> list[CheckIn]:
         query = select(CheckIn).where(col(CheckIn.pair_id).in_(pair_ids)).order_by(CheckIn.id)
         return list((await self._s.exec(query)).all())
+
+    async def purge_text_of_pairs_ended_before(self, cutoff: datetime) -> int:
+        """Free text goes; the numbers that frozen digests were computed from stay."""
+        ended = select(Pair.id).where(col(Pair.ended_at) < cutoff)
+        purged = 0
+        for model, column in ((CheckIn, CheckIn.note_enc), (Review, Review.changed_enc)):
+            result = await self._s.exec(
+                update(model)
+                .where(col(model.pair_id).in_(ended), col(column).is_not(None))
+                .values({column: None})
+            )
+            purged += result.rowcount or 0
+        return purged
 
     async def save(self, checkin: CheckIn) -> None:
         self._s.add(checkin)

@@ -78,3 +78,17 @@ async def test_forget_erases_leaves_a_tombstone_and_keeps_published_digests(
     assert digest_after.figures == digest_before.figures
     assert "I hold nothing about you" in text_of(await session.say("ann", "my-data"))
     assert "not in a mentoring program" in text_of(await session.say("ann", "status"))
+
+
+async def test_check_in_text_is_purged_after_the_retention_period(session, program, app, clock):
+    await both_checked_in(session, app, clock)
+    await session.say("ann", "end")
+    await session.press("ann", "End our pairing")
+    clock.advance(timedelta(days=89))
+    await app.engine.tick()
+    assert all(c.note_enc for c in await rows(app, CheckIn))
+    clock.advance(timedelta(days=2))
+    report = await app.engine.tick()
+    assert report.queued["retention"] == 2
+    checkins = await rows(app, CheckIn)
+    assert len(checkins) == 2 and all(c.note_enc is None and c.rating == 4 for c in checkins)
