@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ import typer
 from bot.app import App, build_app
 from bot.errors import ConfigurationError
 from bot.settings import Settings, load_settings
+from flows.context import FlowContext
 
 T = TypeVar("T")
 
@@ -78,13 +80,20 @@ def db_upgrade() -> None:
 def program_load(file: Path) -> None:
     """Create or update a program from a YAML file (see flows/data/sample_program.yaml)."""
     from flows.programs import ProgramFileError, read_program_file, save_program
+    from storage.models import Program
 
     try:
         spec = read_program_file(file)
     except ProgramFileError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from None
-    program, created = _run(lambda app: app.engine.run(lambda ctx: save_program(ctx, spec)))
+
+    async def load(app: App) -> tuple[Program, bool]:
+        saved = await app.engine.run(lambda ctx: save_program(ctx, spec))
+        await _audit(app, "program load", spec.slug, "ok")
+        return saved
+
+    program, created = _run(load)
     typer.echo(f"Program “{program.name}” ({program.slug}) {'created' if created else 'updated'}.")
 
 
@@ -97,14 +106,19 @@ def roster_import(
     ] = "demo",
 ) -> None:
     """Import a roster CSV: user_id or email, name, job_level, department, manager, timezone."""
-    from flows.roster import import_roster
+    from flows.roster import RosterReport, import_roster
 
     text = file.read_text()
-    report = _run(
-        lambda app: app.engine.run(
+
+    async def load(app: App) -> RosterReport:
+        report = await app.engine.run(
             lambda ctx: import_roster(ctx, text, platform=platform, tenant=tenant)
         )
-    )
+        target = f"{platform}:{tenant} {report.imported} people"
+        await _audit(app, "roster import", target, "invalid" if report.problems else "ok")
+        return report
+
+    report = _run(load)
     typer.echo(f"Imported {report.imported} people.")
     for problem in report.problems:
         typer.secho(f"  skipped {problem}", fg="yellow")
@@ -136,6 +150,70 @@ def keys_new() -> None:
     from cryptography.fernet import Fernet
 
     typer.echo(Fernet.generate_key().decode())
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the newest key in UPWARD_ENCRYPTION_KEYS.
+
+    1. `upward keys new`, and put the new key first: UPWARD_ENCRYPTION_KEYS=<new>,<old>.
+    2. Restart the servers (they now write with the new key and still read the old).
+    3. `upward keys rotate` (safe while they run), then drop the old key and restart."""
+    from storage.rotation import RotationReport, rotate_all
+
+    settings = _settings()
+    if len(settings.encryption_keys) < 2:
+        typer.secho(
+            "Put a new key first: UPWARD_ENCRYPTION_KEYS=<new key>,<old key> "
+            "(`upward keys new` makes one), restart the servers, then run this again.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+    async def rotate(app: App) -> RotationReport:
+        report = await rotate_all(app.db, app.engine.cipher)
+        outcome = "ok" if not report.unreadable else "error"
+        await _audit(app, "keys rotate", f"{report.rotated} rows", outcome)
+        return report
+
+    report = _run(rotate)
+    typer.echo(f"Re-encrypted {report.rotated} rows with the newest key.")
+    if report.unreadable:
+        typer.secho(
+            f"{report.unreadable} rows could not be read with any configured key: keep the "
+            "old keys until they are accounted for.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo("You can now remove the old key(s) from UPWARD_ENCRYPTION_KEYS and restart.")
+
+
+@cli.command()
+def audit(
+    limit: Annotated[int, typer.Option(help="how many of the latest entries")] = 50,
+) -> None:
+    """The audit log: every admin action, allowed or refused (newest first)."""
+
+    async def latest(app: App) -> list:
+        return await app.engine.run(lambda ctx: ctx.repos.audit.latest(limit=limit))
+
+    for e in _run(latest):
+        target = f" {e.target}" if e.target else ""
+        typer.echo(f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor} {e.action}{target} -> {e.outcome}")
+
+
+async def _audit(app: App, action: str, target: str, outcome: str) -> None:
+    """Operators act from the command line: that is an admin action too."""
+    who = f"cli:{getpass.getuser()}"
+
+    async def record(ctx: FlowContext) -> None:
+        await ctx.repos.audit.record(
+            at=ctx.now, actor=who, action=action, target=target[:200], outcome=outcome
+        )
+
+    await app.engine.run(record)
 
 
 @cli.command()

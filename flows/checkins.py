@@ -118,7 +118,7 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
         answers["themes"],
     )
     checkin.energy = answers["energy"]
-    checkin.note_enc = ctx.repos.cipher.encrypt_optional(answers["note"])
+    checkin.note_enc = ctx.repos.cipher.encrypt_optional(answers["note"], checkin.note_context)
     checkin.submitted_at = ctx.now
     await ctx.repos.checkins.save(checkin)
     return _thanks(me, answers, await _support(ctx, pair))

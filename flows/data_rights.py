@@ -64,7 +64,10 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
                 ("Offers", ", ".join(me.offers)),
                 ("Wants", ", ".join(me.wants)),
                 ("Off-limits", ", ".join(me.off_limits)),
-                ("Don't pair me with", cipher.decrypt_optional(me.exclusions_enc)),
+                (
+                    "Don't pair me with",
+                    cipher.decrypt_optional(me.exclusions_enc, me.exclusions_context),
+                ),
                 ("Time zone", me.timezone),
             )
         ),
@@ -83,14 +86,18 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
         lines += [
             f"• Check-in {c.cycle}: met {'yes' if c.met else 'no'}, rating {c.rating}, "
             f"themes {', '.join(c.themes) or 'none'}, energy {c.energy or '-'}"
-            + (f", note: {cipher.decrypt(c.note_enc)}" if c.note_enc else "")
+            + (f", note: {cipher.decrypt(c.note_enc, c.note_context)}" if c.note_enc else "")
             for c in checkins
             if c.pair_id == pair.id
         ]
         lines += [
             f"• {r.stage.title()} review: confidence {r.confidence_before}→{r.confidence_now}, "
             f"again {'yes' if r.again else 'no'}"
-            + (f", what changed: {cipher.decrypt(r.changed_enc)}" if r.changed_enc else "")
+            + (
+                f", what changed: {cipher.decrypt(r.changed_enc, r.changed_context)}"
+                if r.changed_enc
+                else ""
+            )
             for r in reviews
             if r.pair_id == pair.id
         ]

@@ -144,7 +144,8 @@ async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErro
     participant.offers, participant.wants = answers["offers"], answers["wants"]
     participant.off_limits = answers["off_limits"]
     participant.exclusions_enc = ctx.repos.cipher.encrypt_optional(
-        json.dumps(answers["avoid"]) if answers["avoid"] else None
+        json.dumps(answers["avoid"]) if answers["avoid"] else None,
+        participant.exclusions_context,
     )
     participant.timezone = answers["timezone"]
     participant.status, participant.paused_until, participant.left_at = "active", None, None

@@ -80,7 +80,7 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
         participant_id=me.id,
         stage=stage,  # type: ignore[arg-type]
     )
-    review.changed_enc = ctx.repos.cipher.encrypt_optional(changed or None)
+    review.changed_enc = ctx.repos.cipher.encrypt_optional(changed or None, review.changed_context)
     review.confidence_before = int(str(values["confidence_before"]))
     review.confidence_now = int(str(values["confidence_now"]))
     review.again = values["again"] == "yes"

@@ -1,4 +1,10 @@
-"""Encryption of confidential free text at rest (Fernet; several keys allow rotation)."""
+"""Encryption of confidential free text at rest (Fernet; several keys allow rotation).
+
+Each ciphertext is bound to the row and column it belongs to: the plaintext sealed inside
+the (authenticated) Fernet token starts with that context, and decryption checks it. A
+ciphertext copied into another row, or another column, fails to decrypt instead of
+quietly showing one person's words as someone else's.
+"""
 
 from __future__ import annotations
 
@@ -12,28 +18,47 @@ class DecryptionError(Exception):
     """A ciphertext could not be read with any configured key. Never carries the text."""
 
 
+SEAL = "upward-sealed:v1:"
+
+
 class Cipher:
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise ValueError("at least one encryption key is needed")
         self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        self.key_count = len(keys)
 
-    def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+    def encrypt(self, plaintext: str, context: str) -> str:
+        """`context` names the row and column, e.g. `checkin.note:12:34:2`."""
+        sealed = f"{SEAL}{context}\n{plaintext}"
+        return self._fernet.encrypt(sealed.encode()).decode()
 
-    def decrypt(self, token: str) -> str:
+    def decrypt(self, token: str, context: str) -> str:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            sealed = self._fernet.decrypt(token.encode()).decode()
+        except (InvalidToken, UnicodeError, ValueError):
+            raise DecryptionError(
+                "stored text could not be decrypted with the configured keys"
+            ) from None
+        header, _, plaintext = sealed.partition("\n")
+        if header != SEAL + context:
+            raise DecryptionError("stored text belongs to another row")
+        return plaintext
+
+    def encrypt_optional(self, plaintext: str | None, context: str) -> str | None:
+        return self.encrypt(plaintext, context) if plaintext else None
+
+    def decrypt_optional(self, token: str | None, context: str) -> str | None:
+        return self.decrypt(token, context) if token else None
+
+    def rotate(self, token: str) -> str:
+        """The same sealed text under the newest key (the context travels inside)."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
         except InvalidToken:
             raise DecryptionError(
                 "stored text could not be decrypted with the configured keys"
             ) from None
-
-    def encrypt_optional(self, plaintext: str | None) -> str | None:
-        return self.encrypt(plaintext) if plaintext else None
-
-    def decrypt_optional(self, token: str | None) -> str | None:
-        return self.decrypt(token) if token else None
 
 
 def load_or_create_key_file(path: Path) -> str:

@@ -88,6 +88,13 @@ class Participant(SQLModel, table=True):
     off_limits: list[str] = _json()
     exclusions_enc: str | None = Field(default=None, sa_column=Column(Text))
     timezone: str = Field(default="UTC", max_length=64)
+
+    @property
+    def exclusions_context(self) -> str:
+        return (
+            f"participant.exclusions:{self.program_id}:{self.platform}:{self.tenant}:{self.user_id}"
+        )
+
     status: str = Field(default="active", max_length=10)  # active | paused | left
     paused_until: date | None = None
     priority: bool = False  # unmatched last round or re-match requested: goes first next time
@@ -159,6 +166,10 @@ class CheckIn(SQLModel, table=True):
     note_enc: str | None = Field(default=None, sa_column=Column(Text))
     submitted_at: datetime = _ts(nullable=False)
 
+    @property
+    def note_context(self) -> str:
+        return f"checkin.note:{self.pair_id}:{self.participant_id}:{self.cycle}"
+
 
 class Goal(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
@@ -183,6 +194,10 @@ class Review(SQLModel, table=True):
     confidence_now: int
     again: bool
     submitted_at: datetime = _ts(nullable=False)
+
+    @property
+    def changed_context(self) -> str:
+        return f"review.changed:{self.pair_id}:{self.participant_id}:{self.stage}"
 
 
 class Digest(SQLModel, table=True):

@@ -273,7 +273,10 @@ async def _candidates(
         excluded = {
             _resolve(entry, participant, by_email)
             for entry in json.loads(
-                ctx.repos.cipher.decrypt_optional(participant.exclusions_enc) or "[]"
+                ctx.repos.cipher.decrypt_optional(
+                    participant.exclusions_enc, participant.exclusions_context
+                )
+                or "[]"
             )
         }
         candidates.append(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,14 @@ class Member:
     @property
     def chat(self) -> str:
         return f"a:1{self.handle}PersonalChat"
+
+
+async def settle() -> None:
+    """Let background work (the tick `upward serve` starts with) finish before the database
+    closes under it."""
+    ticks = [t for t in asyncio.all_tasks() if "Engine.tick" in repr(t.get_coro())]
+    if ticks:
+        await asyncio.wait(ticks, timeout=10)
 
 
 class TeamsWorld:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 UPWARD = str(Path(sys.executable).with_name("upward"))
 REPO = Path(__file__).resolve().parents[2]
@@ -82,15 +83,34 @@ def test_db_upgrade_program_roster_and_tick(tmp_path: Path) -> None:
     assert ticked.returncode == 0 and "Tick at 2027-02-01T09:00:00+00:00" in ticked.stdout
     key = tmp_path / ".upward" / "secret.key"
     assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+    audit = upward("audit", cwd=tmp_path, env=env).stdout
+    assert "program load upward-pilot -> ok" in audit
+    assert "roster import console:demo 14 people -> ok" in audit
 
 
-def test_bad_input_gets_a_clear_message(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'u.db'}"}
-    bad_file = tmp_path / "p.yaml"
-    bad_file.write_text("name: X\nfocus: cooking\n")
-    result = upward("program", "load", str(bad_file), cwd=tmp_path, env=env)
-    assert result.returncode == 2 and "focus must be one of" in result.stderr
-    result = upward("tick", "--at", "tuesday", cwd=tmp_path, env=env)
-    assert result.returncode == 2 and "ISO-8601" in result.stderr
-    result = upward("tick", cwd=tmp_path, env={**env, "UPWARD_WORK_START_HOUR": "nine"})
-    assert result.returncode == 2 and "UPWARD_WORK_START_HOUR" in result.stderr
+def test_keys_rotate_reencrypts_every_secret_while_old_rows_stay_readable(tmp_path: Path) -> None:
+    old, new = (upward("keys", "new", cwd=tmp_path).stdout.strip() for _ in range(2))
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'u.db'}",
+        "UPWARD_ENCRYPTION_KEYS": old,
+    }
+    upward("db", "upgrade", cwd=tmp_path, env=env)
+    upward("program", "load", str(REPO / "flows/data/sample_program.yaml"), cwd=tmp_path, env=env)
+    upward("roster", "import", str(REPO / "flows/data/demo_roster.csv"), cwd=tmp_path, env=env)
+    # ann asks not to be paired with ben: an encrypted exclusion
+    script = "@ann /mentoring join\n1\n1\n8\n\nben\nEurope/London\nyes\nquit\n"
+    joined = upward("shell", cwd=tmp_path, env=env, stdin=script)
+    assert "You're in" in joined.stdout, joined.stdout
+    refused = upward("keys", "rotate", cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "Put a new key first" in refused.stderr
+
+    both = {**env, "UPWARD_ENCRYPTION_KEYS": f"{new},{old}"}
+    rotated = upward("keys", "rotate", cwd=tmp_path, env=both)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "Re-encrypted 1 rows" in rotated.stdout and "remove the old key" in rotated.stdout
+    assert "keys rotate 1 rows -> ok" in upward("audit", cwd=tmp_path, env=both).stdout
+    wrong = {**env, "UPWARD_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},{old}"}
+    stale = upward(
+        "keys", "rotate", cwd=tmp_path, env=wrong
+    )  # the old key alone no longer reads it
+    assert stale.returncode == 1 and "1 rows could not be read" in stale.stderr

@@ -140,7 +140,7 @@ async def test_a_short_program_runs_on_postgres(
         [checkin] = (await s.exec(select(CheckIn))).all()
     assert (checkin.cycle, checkin.met, checkin.rating) == (1, True, 4)
     assert checkin.note_enc and note not in checkin.note_enc
-    assert app.engine.cipher.decrypt(checkin.note_enc) == note
+    assert app.engine.cipher.decrypt(checkin.note_enc, checkin.note_context) == note
 
 
 async def test_an_event_id_is_processed_once(app: App, program: int) -> None:

@@ -21,7 +21,7 @@ from bot.server import SCHEDULER, build_web_app
 from bot.settings import load_settings
 from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
 from storage.models import CheckIn, ContactAddress, OutboxItem, Participant, ProcessedEvent
-from tests.e2e.teams_world import TEAM_CHANNEL, TENANT, Member, TeamsWorld
+from tests.e2e.teams_world import TEAM_CHANNEL, TENANT, Member, TeamsWorld, settle
 from tests.fakes.teams_connector import FakeConnector, activity_text
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday morning in London
@@ -62,6 +62,7 @@ async def world(tmp_path: Path) -> AsyncIterator[TeamsWorld]:
         async with TestClient(TestServer(web_app)) as client:
             yield TeamsWorld(connector, client, app, clock)
             web_app[SCHEDULER].shutdown(wait=False)
+        await settle()
         await app.close()
 
 

@@ -20,7 +20,7 @@ from bot.clock import FrozenClock
 from bot.server import SCHEDULER, build_web_app
 from bot.settings import load_settings
 from storage.models import ContactAddress, Person, ProcessedEvent
-from tests.e2e.teams_world import TENANT, Member, TeamsWorld
+from tests.e2e.teams_world import TENANT, Member, TeamsWorld, settle
 from tests.fakes.teams_auth import FakeIdentity
 from tests.fakes.teams_connector import FakeConnector
 
@@ -74,6 +74,7 @@ async def world(tmp_path: Path, idp: FakeIdentity) -> AsyncIterator[TeamsWorld]:
         async with TestClient(TestServer(web_app)) as client:
             yield TeamsWorld(connector, client, app, app.engine.clock)  # type: ignore[arg-type]
             web_app[SCHEDULER].shutdown(wait=False)
+        await settle()
         await app.close()
 
 

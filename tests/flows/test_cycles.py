@@ -112,7 +112,7 @@ async def test_checkin_is_private_encrypted_and_never_logged(
     assert "wellbeing" in text  # a heavy conversation gets a pointer to support, for her only
     [stored] = await rows(app, CheckIn)
     assert stored.note_enc and MARKER not in stored.note_enc
-    assert app.engine.cipher.decrypt(stored.note_enc) == MARKER
+    assert app.engine.cipher.decrypt(stored.note_enc, stored.note_context) == MARKER
 
     for _ in range(60):
         clock.advance(timedelta(days=1))

@@ -158,7 +158,7 @@ async def test_sqlite_without_keys_creates_a_private_key_file_beside_the_databas
     db = Database(settings.database_url)
     try:
         cipher = build_cipher(settings, db)
-        token = cipher.encrypt("what I said in my check-in")
+        token = cipher.encrypt("what I said in my check-in", "checkin.note:1:2:1")
     finally:
         await db.dispose()
 
@@ -176,7 +176,7 @@ async def test_sqlite_without_keys_creates_a_private_key_file_beside_the_databas
     finally:
         await again.dispose()
     assert key_in(key_file) == key
-    assert reused.decrypt(token) == "what I said in my check-in"
+    assert reused.decrypt(token, "checkin.note:1:2:1") == "what I said in my check-in"
     assert files_under(data) == [key_file]
 
 
@@ -206,7 +206,8 @@ async def test_configured_keys_need_no_key_file(
         cipher = build_cipher(settings, db)
     finally:
         await db.dispose()
-    assert Fernet(key.encode()).decrypt(cipher.encrypt("hi").encode()) == b"hi"
+    sealed = Fernet(key.encode()).decrypt(cipher.encrypt("hi", "row:1").encode())
+    assert sealed.endswith(b"row:1\nhi")
     assert [p for p in files_under(tmp_path) if p.suffix == ".key"] == []
 
 
