@@ -43,6 +43,8 @@ PERSONAL_COMMANDS = [
     ("pause", "Pause until a date, e.g. pause 2027-03-01"),
     ("end", "End your pairing, or ask for a re-match"),
     ("leave", "Leave the program"),
+    ("my-data", "A copy of everything Upward stores about you"),
+    ("forget", "Erase everything Upward stores about you"),
     ("help", "What I can do"),
 ]
 TEAM_COMMANDS = [

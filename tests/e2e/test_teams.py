@@ -5,7 +5,10 @@ received. Authentication is off here (UPWARD_TEAMS_LOCAL_DEV); test_teams_auth.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +23,14 @@ from bot.clock import FrozenClock
 from bot.server import SCHEDULER, build_web_app
 from bot.settings import load_settings
 from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
-from storage.models import CheckIn, ContactAddress, OutboxItem, Participant, ProcessedEvent
+from storage.models import (
+    AuditEntry,
+    CheckIn,
+    ContactAddress,
+    OutboxItem,
+    Participant,
+    ProcessedEvent,
+)
 from tests.e2e.teams_world import TEAM_CHANNEL, TENANT, Member, TeamsWorld, settle
 from tests.fakes.teams_connector import FakeConnector, activity_text
 
@@ -340,3 +350,57 @@ async def test_a_roster_keyed_by_email_applies_to_teams_users(world: TeamsWorld)
     text = world.texts_to(ADMIN.chat)
     assert "Proposed 0 pairs" in text
     assert "no job level in the roster" not in text
+
+
+async def test_leak_sweep_no_note_anywhere_but_its_authors_own_chat(
+    world: TeamsWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Everyone writes a unique marker in their check-in; after a whole month, the digest
+    and the admin views, each marker is found only in its author's own chat (if at all):
+    not in another chat, a channel, a log line at any level, the audit, or the database
+    file's raw bytes."""
+    caplog.set_level(logging.DEBUG)
+    connector, engine, clock = world.connector, world.app.engine, world.clock
+    for member in MENTORS:
+        await join(world, member)
+    for member in MENTEES:
+        await join(world, member, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    await world.install(ADMIN)
+    await world.say(ADMIN, "admin match 3")
+    await world.press(ADMIN, "Approve")
+    await world.say(ADMIN, "admin channel here", channel=TEAM_CHANNEL)
+    await engine.dispatch()
+    clock.advance(timedelta(days=15))
+    await engine.tick()
+    markers = {m.handle: f"zq-{m.handle}-leak-7e1" for m in [*MENTORS, *MENTEES]}
+    for member in [*MENTORS, *MENTEES]:
+        await world.press(member, "Check in")
+        answers = {"met": "yes", "rating": "4", "themes": ["great_progress"], "energy": "3"}
+        await world.submit(
+            member, world.last_form(member), answers | {"note": markers[member.handle]}
+        )
+    assert len(await rows(world, CheckIn)) == 6
+    clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=UTC))
+    await engine.tick()
+    for command in ("admin status", "admin audit", "admin digest"):
+        await world.say(ADMIN, command)
+    assert "monthly digest" in channel_texts(world)
+
+    for request in connector.received:
+        seen = str(request.json)
+        for handle, marker in markers.items():
+            own_chat = request.conversation_id == f"a:1{handle}PersonalChat"
+            assert own_chat or marker not in seen, f"{handle}'s note reached {request.path}"
+    for marker in markers.values():
+        assert marker not in caplog.text
+    audit = [e.model_dump_json() for e in await rows(world, AuditEntry)]
+    assert audit and not any(m in row for m in markers.values() for row in audit)
+
+    db = world.app.db
+    await db.engine.dispose()  # then fold the write-ahead log into the file
+    with contextlib.closing(sqlite3.connect(db.sqlite_path)) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    on_disk = b"".join(
+        f.read_bytes() for f in db.sqlite_path.parent.iterdir() if f.name.startswith("upward.db")
+    )
+    assert on_disk and not any(m.encode() in on_disk for m in markers.values())

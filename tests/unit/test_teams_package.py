@@ -112,6 +112,8 @@ def test_command_lists_offer_the_personal_and_team_commands_within_limits() -> N
         "pause",
         "end",
         "leave",
+        "my-data",
+        "forget",
         "help",
     ]
     assert titles[("team",)] == ["admin channel here", "admin digest", "admin status", "help"]
