@@ -252,7 +252,11 @@ def serve() -> None:
     """The long-running process: APScheduler drives the tick; adapters serve HTTP."""
     from bot.server import run_server
 
-    run_server(_settings())
+    try:
+        run_server(_settings())
+    except ConfigurationError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
 
 
 @cli.command("teams-package")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import html
 import logging
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App, build_app
+from bot.errors import ConfigurationError
 from bot.settings import Settings
 from flows import copy
+from storage.migrate import schema_status
 
 log = logging.getLogger(__name__)
 DISPATCH_SECONDS = 20
@@ -27,7 +31,12 @@ def build_web_app(app: App) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
+    async def readyz(_request: web.Request) -> web.Response:
+        ready, what = await schema_status(app.db)
+        return web.json_response({"ok": ready, "database": what}, status=200 if ready else 503)
+
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/readyz", readyz)
     # The Teams app package links here (privacyUrl, termsOfUseUrl).
     web_app.router.add_get("/privacy", _page("Upward: privacy", privacy_text()))
     web_app.router.add_get("/terms", _page("Upward: terms of use", terms_text()))
@@ -92,13 +101,34 @@ async def _stop(web_app: web.Application) -> None:
     await web_app[UPWARD].close()
 
 
+def hold_sqlite_lock(database: Path) -> IO[str]:
+    """One `upward serve` per SQLite file: SQLite has one writer, and two schedulers on one
+    file would only fight over it. Replicas need PostgreSQL. The lock lives as long as the
+    returned file stays open (the process), and dies with it, even on SIGKILL."""
+    handle = open(f"{database}.serve.lock", "w")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigurationError(
+            f"Another `upward serve` is already using {database}. SQLite supports one server; "
+            "run several replicas on PostgreSQL (DATABASE_URL=postgresql+asyncpg://…)."
+        ) from None
+    return handle
+
+
 def run_server(settings: Settings, *, host: str = "0.0.0.0", port: int = 3000) -> None:  # noqa: S104
     from storage.migrate import upgrade
 
     logging.getLogger().setLevel(logging.INFO)
     upgrade(settings.database_url)
     app = build_app(settings)
+    lock = hold_sqlite_lock(app.db.sqlite_path) if app.db.sqlite_path else None
     log.info(
         "Upward serving on %s:%s (adapters: %s)", host, port, ", ".join(app.adapters) or "none"
     )
-    web.run_app(build_web_app(app), host=host, port=port)
+    try:
+        web.run_app(build_web_app(app), host=host, port=port)
+    finally:
+        if lock is not None:
+            lock.close()

@@ -7,6 +7,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from storage.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,3 +30,22 @@ def upgrade(url: str, revision: str = "head") -> None:
 async def upgrade_async(url: str, revision: str = "head") -> None:
     # alembic's env.py runs its own event loop; keep it off the caller's loop.
     await asyncio.to_thread(upgrade, url, revision)
+
+
+async def schema_status(db: Database) -> tuple[bool, str]:
+    """(ready, what) for a readiness probe: is the database reachable, and is its schema
+    at the migrations' head? Never raises."""
+    head = ScriptDirectory.from_config(alembic_config(str(db.engine.url))).get_current_head()
+    try:
+        async with db.engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    except Exception as exc:  # unreachable, refused, misconfigured: all "not ready"
+        return False, f"database unreachable ({type(exc).__name__})"
+    if current != head:
+        return (
+            False,
+            f"schema at {current or 'nothing'}, migrations at {head}: run `upward db upgrade`",
+        )
+    return True, f"schema at {head}"

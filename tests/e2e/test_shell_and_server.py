@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.server import SCHEDULER, build_web_app
+from tests.e2e.teams_world import settle
 from tests.e2e.test_cli import REPO, upward
 
 
@@ -61,3 +62,36 @@ async def test_server_health_check_and_scheduled_tick(app) -> None:
         assert set(jobs) == {"tick", "dispatch"}
         assert jobs["tick"].coalesce and jobs["tick"].misfire_grace_time == 600
         web_app[SCHEDULER].shutdown(wait=False)
+
+
+async def test_readiness_needs_a_reachable_database_at_the_latest_schema(tmp_path: Path) -> None:
+    from bot.app import build_app
+    from bot.settings import load_settings
+    from storage.migrate import upgrade_async
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ready.db'}"
+    app = build_app(load_settings(database_url=url))
+    web_app = build_web_app(app)
+    async with TestClient(TestServer(web_app)) as client:  # its cleanup closes the app
+        await settle()  # the start-up tick, which finds no tables yet
+        response = await client.get("/readyz")
+        assert response.status == 503
+        assert "run `upward db upgrade`" in (await response.json())["database"]
+        await upgrade_async(url)
+        response = await client.get("/readyz")
+        assert response.status == 200 and (await response.json())["ok"] is True
+        assert (await client.get("/healthz")).status == 200
+
+
+def test_a_second_server_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from bot.errors import ConfigurationError
+    from bot.server import hold_sqlite_lock
+
+    database = tmp_path / "upward.db"
+    first = hold_sqlite_lock(database)
+    with pytest.raises(ConfigurationError, match="SQLite supports one server"):
+        hold_sqlite_lock(database)
+    first.close()  # the first server stopped (or died): the next one may start
+    hold_sqlite_lock(database).close()
