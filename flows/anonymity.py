@@ -10,6 +10,12 @@ rules can be tested exhaustively. The rules are deliberately few:
 * `exclude_pairs` (typically the reader's own pair) is removed from every input before
   anything is counted, so an admin who is also a participant cannot subtract their own
   answers from a figure to isolate their partner's.
+* A figure that would pin down answers even above `k` is suppressed the same way: when
+  every covered pair answered alike at an end of the scale ("0 of 6 met", "6 of 6 met",
+  an average of exactly 5.0), each pair's answer follows from the figure. Suppression
+  looks the same for both ends, so it tells which answer nobody gave no more than it
+  tells which everybody gave. A theme every responding pair raised is folded into
+  "Other themes" for the same reason.
 * Which figures appear depends only on counts, never on what the answers were, except for
   the "Other themes" line that the digest spec asks for.
 * Participant ids are never read: they can't leak into the output, and the output cannot
@@ -27,7 +33,7 @@ from fractions import Fraction
 from typing import Protocol, TypeVar
 
 from bot.messages import Fields, Heading, Message, Text
-from flows.copy import NOT_ENOUGH
+from flows.copy import ALIKE, NOT_ENOUGH
 
 MIN_K = 3
 MENTOR_ROLES = frozenset({"mentor", "two_way"})
@@ -124,7 +130,7 @@ def compute_figures(data: DigestInput) -> list[Figure]:
 def render_digest(title: str, period_label: str, figures: Sequence[Figure], k: int) -> Message:
     """The digest as a neutral message; suppressed figures say why they are missing."""
     explanation = f"Figures cover at least {k} pairs; smaller groups are not shown."
-    items = tuple((f.label, NOT_ENOUGH if f.value is None else f.value) for f in figures)
+    items = tuple((f.label, _shown(f, k)) for f in figures)
     return Message(
         summary=f"{title}: {period_label}",
         blocks=(
@@ -133,6 +139,14 @@ def render_digest(title: str, period_label: str, figures: Sequence[Figure], k: i
             Fields(items=items),
         ),
     )
+
+
+def _shown(figure: Figure, k: int) -> str:
+    if figure.value is not None:
+        return figure.value
+    if figure.pairs >= k and not figure.key.startswith("theme"):
+        return ALIKE
+    return NOT_ENOUGH
 
 
 # --- exclusion --------------------------------------------------------------------------
@@ -184,6 +198,7 @@ def _meeting_rate(checkins: Sequence[CheckinFact], k: int) -> Figure:
         len(met),
         k,
         lambda: f"{met_pairs} of {len(met)} pairs ({_percent(met_pairs, len(met))}%)",
+        pins_answers=met_pairs in (0, len(met)),
     )
 
 
@@ -197,6 +212,7 @@ def _going(checkins: Sequence[CheckinFact], k: int) -> Figure:
         len(ratings),
         k,
         lambda: f"{_format_tenths(_mean_of_pair_means(ratings))} average",
+        pins_answers=_at_an_end(ratings),
     )
 
 
@@ -211,6 +227,7 @@ def _energy(checkins: Sequence[CheckinFact], k: int) -> Figure:
         len(energy),
         k,
         lambda: f"{_format_tenths(_mean_of_pair_means(energy))} average",
+        pins_answers=_at_an_end(energy),
     )
 
 
@@ -229,12 +246,12 @@ def _theme_figures(
     if len(responding) < k:
         return [Figure("themes", "Themes", None, len(responding))]
     raised = _pairs_per_theme(checkins, taxonomy)
+    telling = {t: p for t, p in raised.items() if k <= len(p) < len(responding)}
     shown = [
         Figure(f"theme:{theme}", taxonomy[theme], f"raised in {len(pairs)} pairs", len(pairs))
-        for theme, pairs in raised.items()
-        if len(pairs) >= k
+        for theme, pairs in telling.items()
     ]
-    rare = [pairs for pairs in raised.values() if len(pairs) < k]
+    rare = [pairs for theme, pairs in raised.items() if theme not in telling]
     if rare:
         shown.append(Figure("themes_other", "Other themes", None, len(set[int]().union(*rare))))
     return shown
@@ -273,18 +290,44 @@ def _review_figures(reviews: Sequence[ReviewFact], k: int) -> list[Figure]:
         return f"{yes} of {len(reviews)} answers"
 
     return [
-        _figure("impact", label, len(before), k, impact),
-        _figure("again", "Would do it again", len(before), k, again),
+        _figure("impact", label, len(before), k, impact, pins_answers=_at_an_end(before, now)),
+        _figure(
+            "again",
+            "Would do it again",
+            len(before),
+            k,
+            again,
+            pins_answers=yes in (0, len(reviews)),
+        ),
     ]
 
 
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _figure(key: str, label: str, pairs: int, k: int, value: Callable[[], str]) -> Figure:
-    """The single place the threshold is applied. The value is computed lazily so nothing
-    is even formatted for a group that is too small."""
-    return Figure(key, label, value() if pairs >= k else None, pairs)
+def _figure(
+    key: str,
+    label: str,
+    pairs: int,
+    k: int,
+    value: Callable[[], str],
+    *,
+    pins_answers: bool = False,
+) -> Figure:
+    """The single place suppression is applied. The value is computed lazily so nothing
+    is even formatted for a group that is too small, or for one whose figure would give
+    away every pair's answer."""
+    shown = pairs >= k and not pins_answers
+    return Figure(key, label, value() if shown else None, pairs)
+
+
+def _at_an_end(*by_pairs: Mapping[int, Sequence[int]], low: int = 1, high: int = 5) -> bool:
+    """Every answer at the bottom, or every answer at the top, of the 1–5 scale."""
+    for by_pair in by_pairs:
+        answers = [a for answers in by_pair.values() for a in answers]
+        if answers and (all(a == low for a in answers) or all(a == high for a in answers)):
+            return True
+    return False
 
 
 def _pair_ids(facts: Iterable[_PairFact]) -> set[int]:
