@@ -236,9 +236,11 @@ def _theme_figures(
 ) -> list[Figure]:
     """One line per theme raised in at least k pairs, in taxonomy order.
 
-    Rarer themes are folded into a single, valueless "Other themes" line: naming a theme
-    only two pairs raised would point at them. Ids outside the fixed taxonomy are ignored,
-    because a label we don't know could carry anything. With fewer than k responding pairs
+    Rarer themes, and a theme every responding pair raised, are folded into a single,
+    valueless "Other themes" line, which is always there: naming a theme only two pairs
+    raised would point at them, and a missing line would say nobody raised anything. Ids
+    outside the fixed taxonomy are ignored, because a label we don't know could carry
+    anything. With fewer than k responding pairs
     even the list of theme names is withheld, and the placeholder appears whether or not
     any theme was raised, so its presence tells nothing.
     """
@@ -252,8 +254,8 @@ def _theme_figures(
         for theme, pairs in telling.items()
     ]
     rare = [pairs for theme, pairs in raised.items() if theme not in telling]
-    if rare:
-        shown.append(Figure("themes_other", "Other themes", None, len(set[int]().union(*rare))))
+    # Always there, even when empty: its absence would say that nobody raised anything.
+    shown.append(Figure("themes_other", "Other themes", None, len(set[int]().union(*rare))))
     return shown
 
 

@@ -123,7 +123,7 @@ QUESTIONS = [
 ]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(programs())
 def test_no_check_in_answer_can_be_inferred_from_all_digests(program: Program) -> None:
     for checkins in program.months:
