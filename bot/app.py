@@ -71,7 +71,6 @@ def build_app(
             tenant_id=settings.microsoft_app_tenant_id,
             app_type=settings.microsoft_app_type,
             contacts=StoredContactBook(db, clock),
-            openid_metadata_url=settings.teams_openid_metadata_url,
             credentials_factory=teams_credentials,
             pacing_seconds=settings.teams_pacing_seconds,
         )
@@ -87,6 +86,9 @@ def build_app(
             work_end=settings.work_end_hour,
             default_timezone=settings.default_timezone,
             retention_days=settings.retention_days,
+            one_by_one=frozenset(
+                name for name, adapter in adapters.items() if not adapter.capabilities.group_dm
+            ),
         ),
         router=build_router(),
         due_jobs=due_jobs(),

@@ -139,6 +139,9 @@ class ToPair(Frozen):
     pair_id: int
     members: tuple[Actor, Actor]
     names: tuple[str, str] = ("", "")
+    # On platforms without group DMs, each partner's copy is its own outbox item: `only`
+    # is the member (0 or 1) this copy goes to.
+    only: int | None = None
 
 
 class ToChannel(Frozen):

@@ -72,9 +72,6 @@ class Settings(BaseSettings):
         description="Run the Teams endpoint with no app id, i.e. with authentication OFF. "
         "Only for local testing (e.g. the Bot Framework Emulator).",
     )
-    teams_openid_metadata_url: str | None = Field(
-        default=None, description="Where Bot Framework signing keys are published (clouds)."
-    )
     teams_pacing_seconds: float = Field(default=0.5, ge=0, le=10)
 
     @field_validator(

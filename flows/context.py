@@ -22,6 +22,9 @@ class Policy:
     work_end: int = 17
     default_timezone: str = "UTC"
     retention_days: int = 90
+    # Platforms whose bots can't open a group DM: a pair message is two items, one per
+    # partner, so each is sent, retried or failed on its own.
+    one_by_one: frozenset[str] = frozenset()
 
     def is_admin(self, actor: Actor) -> bool:
         return actor.key in self.admins or f"{actor.platform}:{actor.user_id}" in self.admins
@@ -88,7 +91,15 @@ class FlowContext:
             members=(actor_of(first), actor_of(second)),
             names=(first.display_name, second.display_name),
         )
-        return await self.send(key, address, message, timezones=[first.timezone, second.timezone])
+        if first.platform not in self.policy.one_by_one:
+            timezones = [first.timezone, second.timezone]
+            return await self.send(key, address, message, timezones=timezones)
+        queued = False
+        for index, member in enumerate((first, second)):
+            copy = address.model_copy(update={"only": index})
+            sent = await self.send(f"{key}:{index}", copy, message, timezones=[member.timezone])
+            queued = sent or queued
+        return queued
 
 
 def actor_of(participant: Participant) -> Actor:
@@ -106,5 +117,7 @@ def recipient_of(address: ToPerson | ToPair | ToChannel) -> str | None:
     if isinstance(address, ToPerson):
         return address.person.key
     if isinstance(address, ToPair):
+        if address.only is not None:
+            return address.members[address.only].key
         return f"pair:{address.pair_id}"
     return None

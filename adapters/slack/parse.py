@@ -43,7 +43,13 @@ def command(body: dict[str, Any], profile: Profile = NO_PROFILE) -> Command:
         email=profile.email,
         name=name,
         args=args,
+        where=_shared_channel(body.get("channel_id", "")),
     )
+
+
+def _shared_channel(channel_id: str) -> str | None:
+    """Public (C…) and private (G…) channels; not direct messages (D…)."""
+    return channel_id if channel_id[:1] in ("C", "G") else None
 
 
 def button(

@@ -20,7 +20,7 @@ from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 from botframework.connector.auth import BotFrameworkAuthentication
 
 from adapters.teams import parse
-from adapters.teams.render import render_form, render_message, submitted_card
+from adapters.teams.render import errors_card, render_form, render_message
 from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import FormErrors, Say, ShowForm
 from bot.ports import ContactBook, EventHandler
@@ -33,46 +33,55 @@ MAX_BODY = 256 * 1024
 class UpwardTeamsBot:
     """The bot's turn: remember how to reach the sender, translate, answer."""
 
-    def __init__(self, engine: EventHandler, contacts: ContactBook, *, app_id: str) -> None:
+    def __init__(
+        self,
+        engine: EventHandler,
+        contacts: ContactBook,
+        *,
+        app_id: str,
+        tenants: frozenset[str] = frozenset(),
+    ) -> None:
         self._engine = engine
         self._contacts = contacts
         self._app_id = app_id
-        self._known: dict[tuple[str, str], dict[str, Any]] = {}
+        self._tenants = tenants
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         if activity.channel_id != "msteams" or not activity.from_property:
             return
+        if self._tenants and parse.tenant_of(activity) not in self._tenants:
+            # Anyone can sideload an app with our bot id into their own tenant: their
+            # people must not join this organisation's program (or be matched with it).
+            log.warning("Teams activity from a tenant that is not allowed: ignored")
+            return
         if parse.bot_removed(activity):
             await self._contacts.forget(
                 parse.PLATFORM, parse.tenant_of(activity), parse.contact_key(activity)
             )
-            self._known.pop((parse.tenant_of(activity), parse.contact_key(activity)), None)
             return
         await self._remember(activity)
-        if activity.type in (ActivityTypes.installation_update, ActivityTypes.conversation_update):
-            if parse.bot_added(activity):
-                await self._answer(
-                    turn_context, await self._engine.handle(parse.first_contact(activity))
-                )
-            return
-        if activity.type != ActivityTypes.message:
-            return
-        await self._message(turn_context)
+        if parse.installed(activity):
+            await self._answer(
+                turn_context, await self._engine.handle(parse.first_contact(activity))
+            )
+        if activity.type == ActivityTypes.message:
+            await self._message(turn_context)
 
     async def _remember(self, activity: Activity) -> None:
-        """The reference is refreshed whenever it changes (Teams may move a tenant to a new
-        serviceUrl); unchanged ones aren't written on every message."""
+        """On every activity: Teams may move a tenant to a new serviceUrl, and hearing from
+        someone means they can be reached again. The contact book writes only changes."""
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None
         shared = parse.shared_conversation(activity)
         if shared is not None:  # a new post in the channel later, not a reply in this thread
             reference.conversation.id = shared
-        stored = reference.serialize()
-        key = (parse.tenant_of(activity), parse.contact_key(activity))
-        if self._known.get(key) != stored:
-            await self._contacts.remember(parse.PLATFORM, key[0], key[1], stored)
-            self._known[key] = stored
+        await self._contacts.remember(
+            parse.PLATFORM,
+            parse.tenant_of(activity),
+            parse.contact_key(activity),
+            reference.serialize(),
+        )
 
     async def _message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -85,86 +94,93 @@ class UpwardTeamsBot:
             return
         if parse.is_button(activity):
             event = parse.button(activity)
+            asked = event.action_id
         else:
             event = parse.command(activity)
             if not event.name:
                 event = event.model_copy(update={"name": "help"})
-        if getattr(event, "name", getattr(event, "action_id", "")) in NEEDS_EMAIL:
+            asked = event.name
+        if asked in NEEDS_EMAIL:
             event = event.model_copy(update={"email": await self._email(turn_context)})
         await self._answer(turn_context, await self._engine.handle(event))
 
     async def _submitted(self, turn_context: TurnContext, event: FormSubmission) -> None:
-        """A form card: errors show the card again as filled in; success turns it into a
-        short "sent" note, so it can't be submitted twice by accident."""
-        activity = turn_context.activity
+        """A form card. Errors: the card again as filled in, marked where to fix (or, for a
+        form too big to carry itself, a list of what to fix above the card, which Teams
+        keeps filled in). A second submission of the same card is a replay: said so."""
         replies = await self._engine.handle(event)
-        errors = next((r for r in replies if isinstance(r, FormErrors)), None)
-        form = parse.submitted_form(activity)
-        if errors is not None:
-            content = render_form(form, errors=errors.errors, values=dict(event.values))
-            await self._replace_card(turn_context, content)
+        if not replies:
+            await turn_context.send_activity("That form was already sent.")
             return
-        if replies:
-            await self._replace_card(turn_context, submitted_card(form.title))
-        await self._answer(turn_context, replies)
-
-    async def _replace_card(self, turn_context: TurnContext, content: dict[str, Any]) -> None:
+        errors = next((r for r in replies if isinstance(r, FormErrors)), None)
+        if errors is None:
+            await self._answer(turn_context, replies)
+            return
+        form = parse.submitted_form(turn_context.activity)
+        if form is None:
+            await self._send_card(turn_context, errors_card(errors.errors))
+            return
+        content = render_form(form, errors=errors.errors, values=dict(event.values))
         card = MessageFactory.attachment(CardFactory.adaptive_card(content))
-        card_id = turn_context.activity.reply_to_id
-        if card_id:
-            card.id = card_id
-            try:
-                await turn_context.update_activity(card)
-                return
-            except Exception as exc:  # an old card may not be editable: send a new one
-                log.info("could not update card (%s); sending a new one", type(exc).__name__)
-                card.id = None
-        await turn_context.send_activity(card)
+        card.id = turn_context.activity.reply_to_id
+        try:
+            await turn_context.update_activity(card)
+        except Exception as exc:  # an old card may not be editable: send a new one
+            log.info("could not update card (%s); sending a new one", type(exc).__name__)
+            await self._send_card(turn_context, content)
+
+    @staticmethod
+    async def _send_card(turn_context: TurnContext, content: dict[str, Any]) -> None:
+        await turn_context.send_activity(
+            MessageFactory.attachment(CardFactory.adaptive_card(content))
+        )
 
     async def _answer(self, turn_context: TurnContext, replies: list) -> None:
         """Private answers (and forms) never go into a shared channel: they go to the
         person's 1:1 chat with the bot, and the channel only hears where to look."""
         personal = parse.is_personal(turn_context.activity)
-        redirected = False
+        private: list[dict[str, Any]] = []
         for reply in replies:
             if isinstance(reply, ShowForm):
-                content = render_form(reply.form)
+                content, secret = render_form(reply.form), True
             elif isinstance(reply, Say):
-                content = render_message(reply.message)
+                content, secret = render_message(reply.message), reply.private
             else:
                 continue
-            private = isinstance(reply, ShowForm) or reply.private
-            if personal or not private:
-                await turn_context.send_activity(
-                    MessageFactory.attachment(CardFactory.adaptive_card(content))
-                )
+            if personal or not secret:
+                await self._send_card(turn_context, content)
             else:
-                redirected = await self._to_personal_chat(turn_context, content) or redirected
-        if redirected:
-            await turn_context.send_activity("I've answered you in our 1:1 chat.")
+                private.append(content)
+        if private:
+            await turn_context.send_activity(await self._to_personal_chat(turn_context, private))
 
-    async def _to_personal_chat(self, turn_context: TurnContext, content: dict[str, Any]) -> bool:
+    async def _to_personal_chat(
+        self, turn_context: TurnContext, contents: list[dict[str, Any]]
+    ) -> str:
+        """Sends the cards to the person's 1:1 chat; returns what to say in the channel."""
         activity = turn_context.activity
-        tenant = parse.tenant_of(activity)
         reference = await self._contacts.find(
-            parse.PLATFORM, tenant, parse.user_id_of(activity.from_property)
+            parse.PLATFORM, parse.tenant_of(activity), parse.user_id_of(activity.from_property)
+        )
+        private_note = (
+            "That answer is private: open a 1:1 chat with me (find Upward under Apps) and "
+            "ask me there."
         )
         if reference is None:
-            await turn_context.send_activity(
-                "That answer is private: open a 1:1 chat with me (find Upward under Apps) and "
-                "ask me there."
-            )
-            return False
+            return private_note
 
         async def send(personal: TurnContext) -> None:
-            await personal.send_activity(
-                MessageFactory.attachment(CardFactory.adaptive_card(content))
-            )
+            for content in contents:
+                await self._send_card(personal, content)
 
-        await turn_context.adapter.continue_conversation(
-            ConversationReference().deserialize(reference), send, self._app_id
-        )
-        return True
+        try:
+            await turn_context.adapter.continue_conversation(
+                ConversationReference().deserialize(reference), send, self._app_id
+            )
+        except Exception as exc:  # e.g. 403: they removed the app's 1:1 chat
+            log.info("private answer not delivered (%s)", type(exc).__name__)
+            return private_note
+        return "I've answered you in our 1:1 chat."
 
     async def _email(self, turn_context: TurnContext) -> str | None:
         """The sender's email from the Teams roster (links a roster row keyed by email).
@@ -195,7 +211,9 @@ def messages_endpoint(
             return web.json_response({"error": "unauthorized"}, status=401)
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "expected application/json"}, status=415)
-        raw = await request.content.read(MAX_BODY + 1)
+        if (request.content_length or 0) > MAX_BODY:
+            return web.json_response({"error": "too large"}, status=413)
+        raw = await request.read()  # the whole body, however it arrives
         if len(raw) > MAX_BODY:
             return web.json_response({"error": "too large"}, status=413)
         activity = _activity(raw)
@@ -203,7 +221,9 @@ def messages_endpoint(
             return web.json_response({"error": "malformed activity"}, status=400)
         try:
             authenticated = await auth.authenticate_request(activity, header)  # type: ignore[arg-type]
-        except Exception:  # PermissionError, jwt errors, unknown key ids, bad metadata …
+        except Exception as exc:  # PermissionError, jwt errors, unknown key ids, bad metadata …
+            # The type only: a wrong MICROSOFT_APP_ID or unreachable signing keys show here.
+            log.warning("Teams request refused: %s", type(exc).__name__)
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
             response = await adapter.process_activity(authenticated, activity, bot.on_turn)
@@ -223,5 +243,5 @@ def _activity(raw: bytes) -> Activity | None:
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return None
         return Activity().deserialize(body)
-    except (ValueError, TypeError, AttributeError, KeyError):
+    except Exception:  # malformed JSON, odd shapes, absurd nesting: all a 400
         return None

@@ -17,6 +17,7 @@ import aiohttp
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ConversationReference, ErrorResponseException
+from msrest.exceptions import ClientRequestError
 
 from adapters.teams.parse import PLATFORM
 from adapters.teams.render import render_message
@@ -51,15 +52,12 @@ class TeamsDelivery:
         self._pacing = pacing_seconds
         self._last_post: dict[str, float] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # (outbox key, person) already sent for a pair message, so that a retry after one
-        # partner's failure doesn't send the other theirs twice (this process only).
-        self._sent_halves: set[tuple[str, str]] = set()
 
     async def deliver(
         self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
     ) -> Receipt:
         if isinstance(address, ToPair):
-            return await self._to_pair(address, message, key)
+            return await self._to_pair(address, message)
         if isinstance(address, ToPerson):
             return await self._to_person(address.person, message)
         reference = await self._contacts.find(PLATFORM, address.tenant, address.channel_id)
@@ -78,35 +76,16 @@ class TeamsDelivery:
             )
         return await self._send(reference, render_message(message, context=context), who=person)
 
-    async def _to_pair(self, address: ToPair, message: Message, key: str) -> Receipt:
-        receipt, transient, permanent = Receipt(), None, []
-        for index, person in enumerate(address.members):
-            if (key, person.key) in self._sent_halves:
-                continue
+    async def _to_pair(self, address: ToPair, message: Message) -> Receipt:
+        """Each partner's copy, naming the other. The engine queues one item per partner
+        (`only`), so each is retried or fails on its own and none is sent twice."""
+        members = [address.only] if address.only is not None else [0, 1]
+        receipt = Receipt()
+        for index in members:
             other = address.names[1 - index] or "your partner"
-            try:
-                receipt = await self._to_person(
-                    person, message, f"Your mentoring pair with {other}"
-                )
-            except TransientDeliveryError as exc:
-                transient = exc
-            except PermanentDeliveryError as exc:
-                permanent.append(exc)
-            else:
-                self._sent_halves.add((key, person.key))
-        if permanent:  # the partner who could be reached got theirs; nothing to retry
-            self._forget_halves(key, address)
-            reasons = "; ".join(exc.reason for exc in permanent)
-            unreachable = tuple(k for exc in permanent for k in exc.unreachable)
-            raise PermanentDeliveryError(reasons, unreachable=unreachable)
-        if transient is not None:
-            raise transient
-        self._forget_halves(key, address)
+            context = f"Your mentoring pair with {other}"
+            receipt = await self._to_person(address.members[index], message, context)
         return receipt
-
-    def _forget_halves(self, key: str, address: ToPair) -> None:
-        for person in address.members:
-            self._sent_halves.discard((key, person.key))
 
     async def _send(
         self, reference: dict[str, Any], content: dict[str, Any], *, who: Actor | None
@@ -128,8 +107,13 @@ class TeamsDelivery:
                     self._last_post[conversation_id] = time.monotonic()
         except ErrorResponseException as exc:
             raise _classify(exc, who) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (ClientRequestError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransientDeliveryError(f"network: {type(exc).__name__}") from None
+        except PermissionError:  # our own token couldn't be had (e.g. an expired secret)
+            raise TransientDeliveryError(
+                "Upward could not get a token for Teams: check MICROSOFT_APP_PASSWORD",
+                APP_WIDE_WAIT,
+            ) from None
         sent = answer[0] if answer else None
         return Receipt(platform_id=str(getattr(sent, "id", "") or ""))
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from typing import Any
 
-from adapters.teams.render import ACTION_KEY, FORM_KEY, many_valued
+from adapters.teams.render import ACTION_KEY, CARD_KEY, FORM_KEY
 from bot.commands import parse_command_text
 from bot.events import Actor, ButtonAction, Command, FirstContact, FormSubmission
 from bot.messages import Form
@@ -39,7 +39,12 @@ def actor(activity: Any) -> Actor:
 
 
 def is_personal(activity: Any) -> bool:
-    return (getattr(activity.conversation, "conversation_type", None) or "personal") == "personal"
+    """A 1:1 chat with the bot. When Teams doesn't say, decide by the id (1:1 chats are
+    `a:…`) and otherwise assume a shared conversation: privacy errs on the safe side."""
+    kind = getattr(activity.conversation, "conversation_type", None)
+    if kind:
+        return kind == "personal"
+    return str(activity.conversation.id).startswith("a:")
 
 
 def shared_conversation(activity: Any) -> str | None:
@@ -96,33 +101,42 @@ def is_submission(activity: Any) -> bool:
     return isinstance(activity.value, dict) and isinstance(activity.value.get(FORM_KEY), dict)
 
 
+def submitted_form(activity: Any) -> Form | None:
+    """The form itself, if the card carried it (small forms do)."""
+    try:
+        return Form.model_validate(activity.value[CARD_KEY])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
 def is_button(activity: Any) -> bool:
     return isinstance(activity.value, dict) and isinstance(activity.value.get(ACTION_KEY), str)
-
-
-def submitted_form(activity: Any) -> Form:
-    return Form.model_validate(activity.value[FORM_KEY])
 
 
 def submission(activity: Any, *, email: str | None = None) -> FormSubmission:
     """An Action.Submit of a form card: inputs keyed by field id, as strings; choice sets
     that allow several answers come comma-separated. One card is one submission: its
     message id (`replyToId`) identifies it, so a second click on the same card is a replay."""
-    form = submitted_form(activity)
-    lists = many_valued(form)
+    meta = activity.value[FORM_KEY]
+    lists = set(_strings(meta.get("lists")))
     values: dict[str, str | list[str]] = {}
-    for field in form.fields:
-        raw = activity.value.get(field.id, "")
+    for field_id in _strings(meta.get("fields")):
+        raw = activity.value.get(field_id, "")
         text = raw if isinstance(raw, str) else str(raw)
-        values[field.id] = [v for v in text.split(",") if v] if field.id in lists else text
+        values[field_id] = [v for v in text.split(",") if v] if field_id in lists else text
+    state = meta.get("state") if isinstance(meta.get("state"), dict) else {}
     return FormSubmission(
         **_base(activity),
         email=email,
         event_id=event_id(activity, "card:", item=activity.reply_to_id),
-        form_id=form.form_id,
+        form_id=str(meta.get("id", "")),
         values=values,
-        state=form.state,
+        state={k: v for k, v in state.items() if isinstance(v, str)},
     )
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def button(activity: Any, *, email: str | None = None) -> ButtonAction:
@@ -139,12 +153,10 @@ def first_contact(activity: Any) -> FirstContact:
     return FirstContact(**_base(activity), event_id=event_id(activity, "hello:"))
 
 
-def bot_added(activity: Any) -> bool:
-    """An install (`installationUpdate` add) or the bot joining a conversation."""
-    if activity.type == "installationUpdate":
-        return (activity.action or "add").startswith("add")
-    added = activity.members_added or []
-    return any(m.id == activity.recipient.id for m in added)
+def installed(activity: Any) -> bool:
+    """A new install: greeted once. Teams also sends a conversationUpdate for it (only
+    remembered), and `add-upgrade` when the app is updated (not a new install)."""
+    return activity.type == "installationUpdate" and (activity.action or "add") == "add"
 
 
 def bot_removed(activity: Any) -> bool:

@@ -1,12 +1,14 @@
 """Neutral messages and forms as Adaptive Cards (version 1.5, the most Teams renders).
 
-A form is a card of inputs with one Action.Submit. Its `data` carries the form itself, so
-that a submission with field errors can be shown again, as it was filled in, with a message
-under each field; the engine still re-validates everything it receives.
+A form is a card of inputs with one Action.Submit. Its `data` carries what the submission
+needs (form id, state, field ids) and, when it is small enough, the form itself, so that a
+submission with field errors can be shown again as it was filled in, with a message under
+each field. The engine re-validates everything it receives either way.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -15,6 +17,8 @@ from bot.messages import Actions, Divider, Fields, Form, FormField, Heading, Mes
 CARD_VERSION = "1.5"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 FORM_KEY = "upward_form"
+CARD_KEY = "upward_card"  # the whole form, for showing it again with errors
+CARD_KEY_LIMIT = 6_000  # Teams refuses messages over about 28 KB; the form doubles a card
 ACTION_KEY = "upward_action"
 STATE_KEY = "upward_state"
 CHOICES_MAX = 100
@@ -127,11 +131,23 @@ def render_form(
             body.append(_text(field.hint, subtle=True))
         if field.id in errors:
             body.append(_text(errors[field.id], color="Attention"))
+    data: dict[str, Any] = {
+        FORM_KEY: {
+            "id": form.form_id,
+            "title": form.title,
+            "state": form.state,
+            "fields": [f.id for f in form.fields],
+            "lists": sorted(many_valued(form)),
+        }
+    }
+    whole = form.model_dump(mode="json")
+    if len(json.dumps(whole)) <= CARD_KEY_LIMIT:
+        data[CARD_KEY] = whole
     submit = {
         "type": "Action.Submit",
         "title": form.submit_label,
         "style": "positive",
-        "data": {FORM_KEY: form.model_dump(mode="json")},
+        "data": data,
     }
     return card(body, [submit])
 
@@ -155,6 +171,10 @@ def _input(field: FormField, value: str | list[str]) -> dict[str, Any]:
             element["maxLength"] = field.max_length
     elif kind == "number":
         element["type"] = "Input.Number"
+        number = _number(joined)
+        joined = ""  # the schema wants a number, and clients ignore a string
+        if number is not None:
+            element["value"] = number
     elif kind == "date":
         element["type"] = "Input.Date"
     elif kind == "checkbox" and len(field.options) <= 1:
@@ -181,11 +201,22 @@ def _input(field: FormField, value: str | list[str]) -> dict[str, Any]:
     return element
 
 
+def _number(text: str) -> int | float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() else value
+
+
 def many_valued(form: Form) -> set[str]:
     """Fields whose Adaptive Card value is a comma-separated list of choices."""
     return {f.id for f in form.fields if f.type in ("multi_select", "checkbox")}
 
 
-def submitted_card(title: str) -> dict[str, Any]:
-    """What a form turns into once it was accepted: no inputs left to submit twice."""
-    return card([_text(f"✓ {title}: sent.", subtle=True)])
+def errors_card(errors: dict[str, str]) -> dict[str, Any]:
+    """When the form is too big to carry itself: what to fix, above the card still open."""
+    lines = "\n".join(f"- {message}" for message in errors.values())
+    return card(
+        [_text("Please check the form above and send it again:", color="Attention"), _text(lines)]
+    )

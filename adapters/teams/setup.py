@@ -15,8 +15,7 @@ from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
-from botbuilder.schema import CallerIdConstants
-from botframework.connector.auth import AuthenticationConstants, ServiceClientCredentialsFactory
+from botframework.connector.auth import ServiceClientCredentialsFactory
 
 from adapters.teams.app import UpwardTeamsBot, messages_endpoint
 from adapters.teams.deliver import TeamsDelivery
@@ -36,23 +35,6 @@ class _BotConfig:
     APP_TENANTID: str
 
 
-def _public_cloud_with_keys_from(metadata_url: str) -> dict[str, str]:
-    """Once one endpoint is configured, botbuilder takes every endpoint from the
-    configuration: the public cloud's values, with the signing keys published elsewhere."""
-    constants = AuthenticationConstants
-    return {
-        "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": metadata_url,
-        "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": constants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
-        "TO_CHANNEL_FROM_BOT_LOGIN_URL": constants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
-        "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": constants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
-        "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": (
-            constants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
-        ),
-        "OAUTH_URL": constants.OAUTH_URL,
-        "CALLER_ID": CallerIdConstants.public_azure_channel,
-    }
-
-
 @dataclass
 class TeamsEdge:
     adapter: CloudAdapter
@@ -60,6 +42,7 @@ class TeamsEdge:
     delivery: TeamsDelivery
     contacts: ContactBook
     app_id: str
+    tenants: frozenset[str] = frozenset()  # empty: any (local development only)
     bot: UpwardTeamsBot | None = field(default=None)
 
     @property
@@ -67,7 +50,7 @@ class TeamsEdge:
         return bool(self.app_id)
 
     def attach(self, engine: EventHandler) -> None:
-        self.bot = UpwardTeamsBot(engine, self.contacts, app_id=self.app_id)
+        self.bot = UpwardTeamsBot(engine, self.contacts, app_id=self.app_id, tenants=self.tenants)
 
     def mount(self, web_app: web.Application) -> None:
         assert self.bot is not None, "attach the engine first"
@@ -86,7 +69,6 @@ def teams_edge(
     tenant_id: str | None,
     app_type: str,
     contacts: ContactBook,
-    openid_metadata_url: str | None = None,
     credentials_factory: ServiceClientCredentialsFactory | None = None,
     pacing_seconds: float = 0.5,
 ) -> TeamsEdge:
@@ -97,9 +79,6 @@ def teams_edge(
         APP_TYPE=app_type if app_id else "MultiTenant",
         APP_TENANTID=tenant_id or "",
     )
-    if openid_metadata_url:
-        for name, value in _public_cloud_with_keys_from(openid_metadata_url).items():
-            setattr(config, name, value)
     auth = ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials_factory)
     adapter = CloudAdapter(auth)
     return TeamsEdge(
@@ -110,4 +89,5 @@ def teams_edge(
         ),
         contacts=contacts,
         app_id=app_id,
+        tenants=frozenset({tenant_id}) if tenant_id else frozenset(),
     )

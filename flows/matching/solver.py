@@ -72,6 +72,7 @@ Rejection = Literal[
     "not_a_mentee",
     "not_a_mentor",
     "same_person",
+    "other_workspace",
     "excluded",
     "past_partner",
     "seniority",
@@ -274,6 +275,12 @@ def _mentor_is_junior(mentee: Candidate, mentor: Candidate) -> bool:
     return mentor.level < mentee.level
 
 
+def _workspace(person: str) -> str:
+    """`platform:tenant` of a person key `platform:tenant:user_id` ("" for a bare key)."""
+    parts = person.split(":", 2)
+    return ":".join(parts[:2]) if len(parts) == 3 else ""
+
+
 def _excludes(a: Candidate, b: Candidate) -> bool:
     return b.person in a.excluded or a.person in b.excluded
 
@@ -328,6 +335,8 @@ def _assess(
         return "not_a_mentor"
     if mentee.id == mentor.id or mentee.person == mentor.person:
         return "same_person"
+    if _workspace(mentee.person) != _workspace(mentor.person):
+        return "other_workspace"  # a Slack user and a Teams user have no chat in common
     if _excludes(mentee, mentor):
         return "excluded"
     if _paired_before(mentee, mentor):

@@ -31,6 +31,8 @@ class Contacts:
         contact = await self.find(platform, tenant, user_id) or ContactAddress(
             platform=platform, tenant=tenant, user_id=user_id, address={}, updated_at=now
         )
+        if contact.address == address and contact.unreachable_since is None:
+            return  # nothing new: no write on every message
         contact.address, contact.updated_at = address, now
         contact.unreachable_since, contact.unreachable_reason = None, None
         self._s.add(contact)

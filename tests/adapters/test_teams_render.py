@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from adapters.teams import parse
 from adapters.teams.render import (
+    CARD_KEY,
     FORM_KEY,
     markdown,
     render_form,
@@ -93,7 +94,8 @@ def test_a_form_is_a_v1_5_card_with_one_input_per_field_and_itself_in_the_submit
     assert inputs["note"]["isMultiline"] is True and inputs["note"]["maxLength"] == 500
     assert inputs["agree"] | {"valueOn": "yes", "valueOff": ""} == inputs["agree"]
     [submit] = card["actions"]
-    assert Form.model_validate(submit["data"][FORM_KEY]) == FORM
+    assert Form.model_validate(submit["data"][CARD_KEY]) == FORM
+    assert submit["data"][FORM_KEY]["id"] == "join"
     json.dumps(card)  # what goes on the wire
 
 
@@ -104,7 +106,7 @@ def test_a_form_shown_again_keeps_what_was_typed_and_marks_each_error() -> None:
     texts = [e.get("text", "") for e in card["body"]]
     assert "A number from 1 to 5" in texts
     inputs = {e["id"]: e for e in card["body"] if "id" in e}
-    assert inputs["rating"]["value"] == "9" and inputs["offers"]["value"] == "a"
+    assert inputs["rating"]["value"] == 9 and inputs["offers"]["value"] == "a"
 
 
 def test_copy_written_for_slack_reads_right_on_teams() -> None:
@@ -175,7 +177,8 @@ def test_a_mention_in_a_channel_is_taken_out_and_the_channel_remembered() -> Non
 
 
 def test_card_values_become_neutral_values() -> None:
-    value = {FORM_KEY: FORM.model_dump(mode="json"), "role": "mentor", "offers": "a,b", "agree": ""}
+    value = {**render_form(FORM)["actions"][0]["data"], "role": "mentor", "offers": "a,b"}
+    value["agree"] = ""
     event = parse.submission(activity(value=value, replyToId="card-7"))
     assert event.form_id == "join" and event.state == {"program_id": "1"}
     assert event.values["offers"] == ["a", "b"] and event.values["agree"] == []
@@ -190,3 +193,34 @@ def test_the_same_activity_id_in_two_conversations_is_two_events() -> None:
         activity(text="status", conversation={"id": "a:2chat", "conversationType": "personal"})
     )
     assert one.event_id != other.event_id
+
+
+def test_a_big_form_stays_under_the_teams_message_limit_and_still_parses() -> None:
+    topics = tuple(Option(value=f"topic_{i}", label=f"Topic number {i}") for i in range(100))
+    big = FORM.model_copy(
+        update={
+            "fields": (
+                FormField(id="offers", label="Offers", type="multi_select", options=topics),
+                FormField(id="wants", label="Wants", type="multi_select", options=topics),
+            )
+        }
+    )
+    card = render_form(big)
+    assert len(json.dumps(card)) < 28_000
+    [submit] = card["actions"]
+    assert CARD_KEY not in submit["data"]  # too big to carry itself
+    value = {**submit["data"], "offers": "topic_1,topic_2", "wants": "topic_3"}
+    event = parse.submission(activity(value=value, replyToId="card-9"))
+    assert event.form_id == "join" and event.values == {
+        "offers": ["topic_1", "topic_2"],
+        "wants": ["topic_3"],
+    }
+    assert CARD_KEY in render_form(FORM)["actions"][0]["data"]  # a small one does
+
+
+def test_number_inputs_get_numbers() -> None:
+    numbered = FORM.model_copy(
+        update={"fields": (FormField(id="k", label="k", type="number", initial="5"),)}
+    )
+    [element] = [e for e in render_form(numbered)["body"] if e.get("id") == "k"]
+    assert element["value"] == 5 and element["type"] == "Input.Number"

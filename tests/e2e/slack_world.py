@@ -53,8 +53,9 @@ class SlackWorld:
         signed = {**signed_headers(body, SECRET), "Content-Type": content_type, **(headers or {})}
         return await self.client.post("/slack/events", data=body.encode(), headers=signed)
 
-    async def slash(self, user: str, text: str) -> tuple[str, str]:
-        """`/mentoring <text>` from `user`; returns (trigger_id, response_url id)."""
+    async def slash(self, user: str, text: str, *, channel: str | None = None) -> tuple[str, str]:
+        """`/mentoring <text>` from `user` (in their DM, or in `channel`); returns
+        (trigger_id, response_url id)."""
         n = next(self._ids)
         trigger, response_id = f"{n}.{n}.trigger", f"r{n}"
         self.slack.issue_trigger(trigger)
@@ -65,6 +66,7 @@ class SlackWorld:
             trigger_id=trigger,
             response_url=self.slack.response_url(response_id),
             user_name=user.lower(),
+            **({"channel_id": channel} if channel else {}),
         )
         response = await self.post(body)
         assert response.status == 200, await response.text()

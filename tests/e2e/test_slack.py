@@ -459,3 +459,16 @@ async def test_a_roster_keyed_by_email_applies_to_slack_users(world: SlackWorld)
     text = await world.answer(preview)
     assert "Proposed 0 pairs" in text
     assert "no job level in the roster" not in text
+
+
+async def test_admin_channel_here_said_in_a_slack_channel(world: SlackWorld) -> None:
+    world.slack.add_channel("C0LEADS", "mentoring-leads")
+    _, refused = await world.slash("U0AMY", "admin channel here", channel="C0LEADS")
+    assert "only program admins" in await world.answer(refused)
+    _, in_dm = await world.slash(ADMIN, "admin channel here")
+    assert "in the channel itself" in await world.answer(in_dm)
+    _, done = await world.slash(ADMIN, "admin channel here", channel="C0LEADS")
+    assert "digests will be posted in this channel" in await world.answer(done)
+    _, listing = await world.slash(ADMIN, "admin channel")
+    text = await world.answer(listing)
+    assert "C0LEADS" in text and ADMIN_CHANNEL in text

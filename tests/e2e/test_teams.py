@@ -31,7 +31,7 @@ from storage.models import (
     Participant,
     ProcessedEvent,
 )
-from tests.e2e.teams_world import TEAM_CHANNEL, TENANT, Member, TeamsWorld, settle
+from tests.e2e.teams_world import BOT, TEAM_CHANNEL, TENANT, Member, TeamsWorld, settle
 from tests.fakes.teams_connector import FakeConnector, activity_text
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday morning in London
@@ -109,7 +109,6 @@ async def test_a_whole_program_in_teams(world: TeamsWorld) -> None:
         await join(world, member, role="mentee", offers=["career_growth"], wants=["ai_tools"])
     assert len(await rows(world, Participant)) == 6
     assert "You're in" in world.texts_to(MENTORS[0].chat)
-    assert "✓ Join the program: sent." in str(connector.updates(MENTORS[0].chat))
 
     await world.install(ADMIN)
     await world.say(ADMIN, "admin match 3")
@@ -153,12 +152,16 @@ async def test_a_whole_program_in_teams(world: TeamsWorld) -> None:
 
 
 async def test_commands_in_a_channel_answer_privately_in_the_1to1_chat(world: TeamsWorld) -> None:
-    amy = MENTORS[0]
-    await world.install(amy)
+    amy, _vic = await pair_up(world)
+    before = len(world.connector.posted(amy.chat))
     await world.say(amy, "status", channel=TEAM_CHANNEL)
-    assert "answered you in our 1:1 chat" in channel_texts(world)
-    assert "Your partner" not in channel_texts(world)
-    assert "status" in world.texts_to(amy.chat).lower()
+    await world.say(amy, "checkin", channel=TEAM_CHANNEL)
+    said_in_channel = channel_texts(world)
+    assert said_in_channel.count("I've answered you in our 1:1 chat.") == 2
+    assert said_in_channel.replace("I've answered you in our 1:1 chat.", "").strip() == ""
+    private = "\n".join(world.connector.texts(amy.chat)[before:])
+    assert "Your partner: Leader Vic" in private  # status, in her own chat
+    assert "How did it go" in private or "check-in" in private.lower()  # and the form
 
 
 # --- forms, buttons and bad input ----------------------------------------------------------
@@ -204,13 +207,18 @@ async def test_the_same_activity_delivered_twice_is_handled_once(world: TeamsWor
 
 
 async def test_a_card_submitted_twice_stores_one_answer(world: TeamsWorld) -> None:
-    amy = MENTORS[0]
-    await world.install(amy)
-    await world.say(amy, "join")
+    amy, _vic = await pair_up(world)
+    world.clock.advance(timedelta(days=15))
+    await world.app.engine.tick()
+    await world.press(amy, "Check in")
     form = world.last_form(amy)
-    for _ in range(2):
-        await world.submit(amy, form, JOIN)
-    assert len(await rows(world, Participant)) == 1
+    answers = {"met": "yes", "rating": "4", "themes": ["great_progress"], "energy": "3"}
+    await world.submit(amy, form, answers)
+    thanked = len(world.connector.posted(amy.chat))
+    await world.submit(amy, form, answers | {"rating": "1"})  # the same card, clicked again
+    assert [c.rating for c in await rows(world, CheckIn)] == [4]
+    [replay] = world.connector.texts(amy.chat)[thanked:]
+    assert replay == "That form was already sent."
 
 
 # --- conversation references ---------------------------------------------------------------
@@ -231,14 +239,52 @@ async def test_references_are_stored_refreshed_and_dropped(world: TeamsWorld) ->
     assert await rows(world, ContactAddress) == []
 
 
-async def test_a_conversation_update_adding_the_bot_says_hello(world: TeamsWorld) -> None:
+async def test_one_hello_per_install_and_none_on_upgrade(world: TeamsWorld) -> None:
     amy = MENTORS[0]
-    activity = world.activity(
-        amy, "conversationUpdate", membersAdded=[{"id": "28:00000000-0000-0000-0000-00000000b07"}]
-    )
-    assert (await world.post(activity)).status in (200, 201)
-    assert "reverse-mentoring" in world.texts_to(amy.chat)
-    assert len(await rows(world, ContactAddress)) == 1
+    added = world.activity(amy, "conversationUpdate", membersAdded=[{"id": BOT}])
+    assert (await world.post(added)).status in (200, 201)
+    assert len(await rows(world, ContactAddress)) == 1  # remembered ...
+    assert world.connector.posted(amy.chat) == []  # ... without a second hello
+    await world.install(amy)
+    await world.post(world.activity(amy, "installationUpdate", action="add-upgrade"))
+    assert [t for t in world.connector.texts(amy.chat) if "reverse-mentoring" in t] != []
+    assert len(world.connector.posted(amy.chat)) == 1
+
+
+async def test_someone_who_comes_back_is_reachable_again(world: TeamsWorld) -> None:
+    _, vic = await pair_up(world)
+    world.connector.fail(403, conversation_id=vic.chat)
+    await world.app.engine.dispatch()
+    contacts = {c.user_id: c for c in await rows(world, ContactAddress)}
+    assert contacts[vic.aad].unreachable_since is not None
+    await world.say(vic, "status")  # the same reference as before
+    contacts = {c.user_id: c for c in await rows(world, ContactAddress)}
+    assert contacts[vic.aad].unreachable_since is None
+
+
+async def test_activities_from_another_tenant_are_ignored(tmp_path: Path) -> None:
+    async with FakeConnector() as connector:
+        settings = load_settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'u.db'}",
+            encryption_keys=[Fernet.generate_key().decode()],
+            teams_local_dev=True,
+        )
+        app = build_app(settings, clock=FrozenClock(START))
+        await app.db.create_all()
+        assert app.teams is not None
+        app.teams.tenants = frozenset({"our-tenant"})
+        app.teams.attach(app.engine)
+        web_app = build_web_app(app)
+        web_app.on_cleanup.clear()
+        async with TestClient(TestServer(web_app)) as client:
+            world = TeamsWorld(connector, client, app, app.engine.clock)  # type: ignore[arg-type]
+            await world.install(MENTORS[0])
+            await world.say(MENTORS[0], "join")
+            web_app[SCHEDULER].shutdown(wait=False)
+        await settle()
+        assert connector.received == []
+        assert await rows(world, ContactAddress) == [] and await rows(world, Participant) == []
+        await app.close()
 
 
 async def pair_up(world: TeamsWorld) -> tuple[Member, Member]:
@@ -264,8 +310,10 @@ async def test_a_person_who_removed_the_app_is_unreachable_not_retried(
     amy, vic = await pair_up(world)
     world.connector.fail(status, conversation_id=vic.chat, code=code)
     await world.app.engine.dispatch()
-    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
-    assert intro.status == "failed" and str(status) in (intro.last_error or "")
+    intros = {i.recipient: i for k, i in (await outbox(world)).items() if k.startswith("intro:")}
+    vics = intros[f"teams:{TENANT}:{vic.aad}"]
+    assert vics.status == "failed" and str(status) in (vics.last_error or "")
+    assert intros[f"teams:{TENANT}:{amy.aad}"].status == "sent"
     assert "Why you were matched" in world.texts_to(amy.chat)  # the other half went out
     contacts = {c.user_id: c for c in await rows(world, ContactAddress)}
     assert contacts[vic.aad].unreachable_since is not None
@@ -293,16 +341,20 @@ async def test_a_person_never_installed_is_unreachable(world: TeamsWorld) -> Non
 @pytest.mark.parametrize("status", [429, 412, 502])
 async def test_throttling_and_server_errors_are_retried(world: TeamsWorld, status: int) -> None:
     amy, vic = await pair_up(world)
-    world.connector.fail(status, conversation_id=vic.chat, retry_after=7)
+    world.connector.fail(status, conversation_id=vic.chat, retry_after=600)
     report = await world.app.engine.dispatch()
-    assert report.retried == 1
-    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
-    assert intro.status == "pending"
-    assert intro.not_before >= world.clock.now() + timedelta(seconds=7)
+    assert report.retried == 1 and report.sent == 1  # Amy's copy went; Vic's waits
+    items = await outbox(world)
+    [vics] = [
+        i for k, i in items.items() if k.startswith("intro:") and i.recipient.endswith(vic.aad)
+    ]
+    assert vics.status == "pending"
+    assert vics.not_before == world.clock.now() + timedelta(seconds=600)  # Retry-After, not backoff
     world.clock.advance(timedelta(minutes=10))
     await world.app.engine.dispatch()
-    [intro] = [i for k, i in (await outbox(world)).items() if k.startswith("intro:")]
-    assert intro.status == "sent"
+    assert {i.status for k, i in (await outbox(world)).items() if k.startswith("intro:")} == {
+        "sent"
+    }
     assert len([t for t in world.connector.texts(amy.chat) if "Why you were matched" in t]) == 1
     assert len([t for t in world.connector.texts(vic.chat) if "Why you were matched" in t]) == 1
 

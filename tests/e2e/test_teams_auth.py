@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from botframework.connector.auth import AppCredentials, PasswordServiceClientCredentialFactory
+from botframework.connector.auth import (
+    AppCredentials,
+    ChannelValidation,
+    PasswordServiceClientCredentialFactory,
+)
 from cryptography.fernet import Fernet
 from sqlmodel import select
 
@@ -45,8 +49,11 @@ class FixedTokenCredentials(PasswordServiceClientCredentialFactory):
 
 
 @pytest.fixture
-def idp() -> Iterator[FakeIdentity]:
+def idp(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIdentity]:
+    """The production authentication path (public cloud), with the signing keys fetched
+    from the loopback identity provider through botbuilder's own override."""
     with FakeIdentity() as identity:
+        monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", identity.metadata_url)
         yield identity
 
 
@@ -60,7 +67,6 @@ async def world(tmp_path: Path, idp: FakeIdentity) -> AsyncIterator[TeamsWorld]:
             microsoft_app_password="not-used",
             microsoft_app_tenant_id=TENANT,
             microsoft_app_type="SingleTenant",
-            teams_openid_metadata_url=idp.metadata_url,
             teams_pacing_seconds=0,
         )
         app = build_app(
@@ -91,6 +97,8 @@ async def nothing_ran(world: TeamsWorld) -> bool:
 async def test_a_valid_token_runs_the_turn_and_replies_with_the_bots_own_token(
     world: TeamsWorld, idp: FakeIdentity
 ) -> None:
+    assert world.app.teams is not None  # what production runs, not a test-only configuration
+    assert type(world.app.teams.auth._inner).__name__ == "_PublicCloudBotFrameworkAuthentication"
     activity = world.activity(AMY, text="help")
     token = idp.token(audience=APP_ID, service_url=activity["serviceUrl"])
     response = await world.post(activity, headers={"Authorization": f"Bearer {token}"})

@@ -594,3 +594,16 @@ def test_the_same_seed_always_gives_the_same_result(
     first = solve(pool, managers=managers, at=WINTER, seed=seed)
     again = solve(list(reversed(pool)), managers=dict(managers), at=WINTER, seed=seed)
     assert again == first
+
+
+def test_people_on_different_platforms_are_never_paired() -> None:
+    """A Slack user and a Teams user share no chat for their pair's messages."""
+    from flows.matching.solver import Candidate, rejection_reason
+
+    common = {"offers": frozenset({"ai"}), "wants": frozenset({"ai"}), "timezone": "UTC"}
+    mentor = Candidate(id=1, person="slack:T1:U1", role="mentor", level=1, **common)
+    mentee = Candidate(id=2, person="teams:tenant-1:aad-2", role="mentee", level=6, **common)
+    colleague = Candidate(id=3, person="slack:T1:U3", role="mentee", level=6, **common)
+    at = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    assert rejection_reason(mentee, mentor, managers={}, at=at) == "other_workspace"
+    assert rejection_reason(colleague, mentor, managers={}, at=at) is None
