@@ -4,9 +4,12 @@ bolt AsyncApp and slack_sdk client, and a loopback Slack Web API recording what 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -92,7 +95,10 @@ async def join(world: SlackWorld, user: str, **answers) -> None:  # type: ignore
 # --- the whole program ---------------------------------------------------------------------
 
 
-async def test_a_whole_program_in_slack(world: SlackWorld) -> None:
+async def test_a_whole_program_in_slack(
+    world: SlackWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     slack, engine, clock = world.slack, world.app.engine, world.clock
     for user in MENTORS:
         await join(world, user)
@@ -164,6 +170,18 @@ async def test_a_whole_program_in_slack(world: SlackWorld) -> None:
     assert not re.search(r"\bU0[A-Z]+", text), "no user id in a digest"
     assert not re.search(r"Person [A-Z]", text), "no name in a digest"
     assert "only mine" not in str(slack.calls)
+    # The leak sweep: the note and every secret setting, in every log line and on disk.
+    secrets = ["only mine", SECRET, "xoxb-test", world.app.settings.encryption_keys[0]]
+    assert not [s for s in secrets if s in caplog.text]
+    assert not [s for s in secrets[1:] if s in str([c.args for c in slack.calls])]
+    db = world.app.db
+    await db.engine.dispose()  # then fold the write-ahead log into the file
+    with contextlib.closing(sqlite3.connect(db.sqlite_path)) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    on_disk = b"".join(
+        f.read_bytes() for f in db.sqlite_path.parent.iterdir() if f.name.startswith("upward.db")
+    )
+    assert on_disk and not [s for s in secrets if s.encode() in on_disk]
 
 
 # --- forms and replies ---------------------------------------------------------------------

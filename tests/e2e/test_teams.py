@@ -443,6 +443,8 @@ async def test_leak_sweep_no_note_anywhere_but_its_authors_own_chat(
         for handle, marker in markers.items():
             own_chat = request.conversation_id == f"a:1{handle}PersonalChat"
             assert own_chat or marker not in seen, f"{handle}'s note reached {request.path}"
+    key = world.app.settings.encryption_keys[0]  # a secret setting: nowhere either
+    assert key not in caplog.text and key not in str([r.json for r in connector.received])
     for marker in markers.values():
         assert marker not in caplog.text
     audit = [e.model_dump_json() for e in await rows(world, AuditEntry)]
@@ -456,3 +458,4 @@ async def test_leak_sweep_no_note_anywhere_but_its_authors_own_chat(
         f.read_bytes() for f in db.sqlite_path.parent.iterdir() if f.name.startswith("upward.db")
     )
     assert on_disk and not any(m.encode() in on_disk for m in markers.values())
+    assert key.encode() not in on_disk
