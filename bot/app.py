@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ def build_app(
         ),
         router=build_router(),
         due_jobs=due_jobs(),
-        dispatcher=Dispatcher(db, adapters),
+        dispatcher=Dispatcher(db, adapters, lease=timedelta(seconds=settings.outbox_lease_seconds)),
         on_first_contact=first_contact,
     )
     for edge in (slack, teams):

@@ -144,6 +144,30 @@ def tick(
     )
 
 
+@cli.command()
+def dispatch(
+    until_empty: Annotated[
+        bool, typer.Option(help="keep going until nothing is due (else: one pass)")
+    ] = False,
+) -> None:
+    """Send what is due from the outbox now, without ticking (several may run at once)."""
+
+    async def send(app: App) -> tuple[int, int, int]:
+        sent = retried = failed = 0
+        while True:
+            report = await app.engine.dispatch()
+            sent, retried, failed = (
+                sent + report.sent,
+                retried + report.retried,
+                failed + report.failed,
+            )
+            if not until_empty or not (report.sent or report.retried or report.failed):
+                return sent, retried, failed
+
+    sent, retried, failed = _run(send)
+    typer.echo(f"Sent {sent}, retrying {retried}, failed {failed}.")
+
+
 @keys_cli.command("new")
 def keys_new() -> None:
     """Print a new encryption key for UPWARD_ENCRYPTION_KEYS."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    ambiguous: int = 0  # claimed by a dispatcher that died mid-send
     held: set[str] = field(default_factory=set)
     waiting: set[str] = field(default_factory=set)  # platforms with no adapter in this process
 
@@ -52,24 +54,30 @@ class Dispatcher:
         an item this one holds. A destination that answered "slow down" is held for the
         rest of this run while other destinations keep flowing."""
         report = DispatchReport()
+        started = time.monotonic()
         async with self._db.session() as session:
             due = [
-                (item.id, item.platform, _destination(item))
+                (item.id, item.platform, _destination(item), item.status == "sending")
                 for item in await Outbox(session).due(now, self._batch)
             ]
-        for item_id, platform, destination in due:
+        for item_id, platform, destination, ambiguous in due:
             if destination in report.held:
                 continue
             if platform not in self._adapters:
                 # Another process (e.g. `upward serve`) may have this platform: leave it.
                 report.waiting.add(platform)
                 continue
-            item = await self._claim(item_id, now)  # type: ignore[arg-type]
+            # A lease runs from the moment of the claim, not from the start of this run:
+            # a long run would otherwise hand out leases that have already expired.
+            moment = now + timedelta(seconds=time.monotonic() - started)
+            item = await self._claim(item_id, moment)  # type: ignore[arg-type]
             if item is None:
                 continue
             # No transaction is held while the platform answers: an adapter may read the
             # database itself (e.g. a stored conversation reference), and SQLite has one writer.
-            unreachable = await self._send_one(item, now, report, destination)
+            if ambiguous:
+                report.ambiguous += 1
+            unreachable = await self._send_one(item, now, report, destination, ambiguous)
             async with self._db.session() as session:
                 await Outbox(session).save(await session.merge(item))
                 for actor_key in unreachable:
@@ -90,12 +98,26 @@ class Dispatcher:
         return item
 
     async def _send_one(
-        self, item: OutboxItem, now: datetime, report: DispatchReport, destination: str
+        self,
+        item: OutboxItem,
+        now: datetime,
+        report: DispatchReport,
+        destination: str,
+        ambiguous: bool = False,
     ) -> tuple[str, ...]:
-        """Send and record the outcome on `item`; returns who the platform says is unreachable."""
+        """Send and record the outcome on `item`; returns who the platform says is unreachable.
+        An ambiguous item (its dispatcher died mid-send: the platform may have it) is
+        reconciled where the platform allows it (Slack), else sent once more and logged."""
         adapter = self._adapters[item.platform]
+        send = adapter.deliver
+        if ambiguous:
+            reconcile = getattr(adapter, "reconcile", None)
+            if reconcile is not None:
+                send = reconcile
+            else:
+                log.warning("outbox item %s may have gone out before a crash; sent again", item.key)
         try:
-            receipt = await adapter.deliver(
+            receipt = await send(
                 ADDRESS.validate_python(item.address),
                 Message.model_validate(item.message),
                 key=item.key,

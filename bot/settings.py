@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     work_end_hour: int = Field(default=17, ge=1, le=24)
     default_timezone: str = "UTC"
     tick_minutes: int = Field(default=15, ge=1)
+    outbox_lease_seconds: int = Field(
+        default=300, ge=1, description="How long a dispatcher holds a message it is sending."
+    )
     retention_days: int = Field(
         default=90,
         ge=1,

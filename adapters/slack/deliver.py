@@ -58,16 +58,56 @@ class SlackDelivery:
     async def deliver(
         self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
     ) -> Receipt:
+        return await self._deliver(address, message, key, already={})
+
+    async def reconcile(
+        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+    ) -> Receipt:
+        """After a dispatcher died mid-send: each page carries the outbox key in its
+        metadata, so the pages Slack already has are found in the conversation's recent
+        history and only the missing ones are posted. Never a duplicate."""
+        try:
+            conversation = await self._conversation(address)
+            history = await self._client.conversations_history(
+                channel=conversation, limit=100, include_all_metadata=True
+            )
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientDeliveryError(f"network: {type(exc).__name__}") from None
+        already = {}
+        for posted in history.get("messages", []) or []:
+            payload = ((posted.get("metadata") or {}).get("event_payload")) or {}
+            if payload.get("key") == key and isinstance(payload.get("page"), int):
+                already[payload["page"]] = str(posted.get("ts", ""))
+        return await self._deliver(address, message, key, already=already)
+
+    async def _deliver(
+        self,
+        address: ToPerson | ToPair | ToChannel,
+        message: Message,
+        key: str,
+        *,
+        already: dict[int, str],
+    ) -> Receipt:
         try:
             channel = await self._channel(address)
             ts = ""
-            for payload in render_message(message):
-                ts = await self._post(channel, payload, key)
+            for page, payload in enumerate(render_message(message)):
+                ts = already.get(page) or await self._post(channel, payload, key, page)
             return Receipt(platform_id=ts)
         except SlackApiError as exc:
             raise _classify(exc) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientDeliveryError(f"network: {type(exc).__name__}") from None
+
+    async def _conversation(self, address: ToPerson | ToPair | ToChannel) -> str:
+        """A conversation id history can be read from (a DM is addressed by user id)."""
+        channel = await self._channel(address)
+        if isinstance(address, ToPerson):
+            response = await self._client.conversations_open(users=channel)
+            return str(response["channel"]["id"])
+        return channel
 
     async def _channel(self, address: ToPerson | ToPair | ToChannel) -> str:
         if isinstance(address, ToPerson):
@@ -80,7 +120,7 @@ class SlackDelivery:
             return self._group_dms[members]
         return address.channel_id
 
-    async def _post(self, channel: str, payload: dict, key: str) -> str:
+    async def _post(self, channel: str, payload: dict, key: str, page: int) -> str:
         """About one message per second per channel, as Slack asks (bursts are tolerated,
         sustained fan-out into one channel is not)."""
         async with self._locks[channel]:
@@ -94,6 +134,10 @@ class SlackDelivery:
                     blocks=payload["blocks"],
                     unfurl_links=False,
                     unfurl_media=False,
+                    metadata={
+                        "event_type": "upward_outbox",
+                        "event_payload": {"key": key, "page": page},
+                    },
                 )
             finally:
                 self._last_post[channel] = time.monotonic()

@@ -93,3 +93,31 @@ async def test_app_wide_errors_hold_and_retry_instead_of_failing_everyone(slack:
     with pytest.raises(TransientDeliveryError) as raised:
         await delivery(slack).deliver(ToPerson(person=person("U0ANN")), HELLO, key="k")
     assert raised.value.retry_after and raised.value.retry_after >= 600
+
+
+LONG = Message(summary="long", blocks=tuple(Text(text=f"paragraph {i}") for i in range(60)))
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        ToPerson(person=person("U0ANN")),
+        ToPair(pair_id=1, members=(person("U0ANN"), person("U0SAM"))),
+        ToChannel(platform="slack", tenant="T0001", channel_id="C0ADMIN"),
+    ],
+)
+async def test_reconcile_after_a_crash_posts_only_what_slack_does_not_have(
+    slack: FakeSlack, address: ToPerson | ToPair | ToChannel
+) -> None:
+    """A dispatcher died after Slack took page 1 of 2: the next one finds page 1 by the
+    outbox key in its metadata and posts page 2 alone. Reconciling again posts nothing."""
+    await delivery(slack).deliver(address, LONG, key="digest:1:2027-01")
+    slack.messages.pop()  # as if the process died before posting page 2
+    [first] = slack.messages
+    assert first["metadata"]["event_payload"] == {"key": "digest:1:2027-01", "page": 0}
+
+    await delivery(slack).reconcile(address, LONG, key="digest:1:2027-01")  # a fresh process
+    pages = [m["metadata"]["event_payload"]["page"] for m in slack.messages]
+    assert pages == [0, 1]
+    await delivery(slack).reconcile(address, LONG, key="digest:1:2027-01")
+    assert len(slack.messages) == 2

@@ -240,6 +240,7 @@ class FakeSlack:
 
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, _Delay] = {}
+        self._answer_delays: dict[str, float] = {}
         self._ts_base = ts_base
         self._ts_counter = 0
         self._view_counter = 0
@@ -255,6 +256,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -391,6 +393,11 @@ class FakeSlack:
         else:
             self._delays[method] = _Delay(seconds, times)
 
+    def slow_answers(self, method: str, seconds: float) -> None:
+        """Do what ``method`` asks at once, but answer ``seconds`` later: a client that dies
+        meanwhile leaves Slack with a message it never heard about (crash tests)."""
+        self._answer_delays[method] = seconds
+
     def expire_trigger(self, trigger_id: str) -> None:
         """Make ``views.open``/``views.push`` answer ``expired_trigger_id`` for this trigger."""
         self.expired_trigger_ids.add(trigger_id)
@@ -486,6 +493,8 @@ class FakeSlack:
             body = {"ok": False, "error": error.code}
             if error.messages:
                 body["response_metadata"] = {"messages": error.messages}
+        if method in self._answer_delays:
+            await asyncio.sleep(self._answer_delays[method])
         return web.json_response(body)
 
     async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -663,6 +672,20 @@ class FakeSlack:
             "text": content["text"],
             "message": echo,
         }
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first; `metadata` only with include_all_metadata, as in Slack."""
+        channel_id = args.get("channel")
+        if not isinstance(channel_id, str) or channel_id not in self.channels:
+            raise SlackError("channel_not_found")
+        limit = min(int(args.get("limit") or 100), 999)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
+        found = [m for m in reversed(self.messages) if m["channel"] == channel_id][:limit]
+        messages = [
+            {k: v for k, v in m.items() if k != "channel" and (with_metadata or k != "metadata")}
+            for m in found
+        ]
+        return {"ok": True, "messages": messages, "has_more": False}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         existing = args.get("channel")
