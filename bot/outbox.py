@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -47,8 +49,29 @@ class Dispatcher:
         self._base_backoff = base_backoff
         self._batch = batch
         self._lease = lease
+        self._stopping = False
+        self._runs = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def drain(self, within: float = 30.0) -> None:
+        """Graceful shutdown: claim nothing more, and let sends already under way finish
+        and be recorded (what isn't claimed yet simply stays pending for the next process)."""
+        self._stopping = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), within)
 
     async def run_once(self, now: datetime) -> DispatchReport:
+        self._runs += 1
+        self._idle.clear()
+        try:
+            return await self._run_once(now)
+        finally:
+            self._runs -= 1
+            if not self._runs:
+                self._idle.set()
+
+    async def _run_once(self, now: datetime) -> DispatchReport:
         """Send what is due. Each item is claimed, then sent, then recorded, each step in its
         own commit: a crash loses nothing already sent, and a second dispatcher never sends
         an item this one holds. A destination that answered "slow down" is held for the
@@ -61,6 +84,8 @@ class Dispatcher:
                 for item in await Outbox(session).due(now, self._batch)
             ]
         for item_id, platform, destination, ambiguous in due:
+            if self._stopping:
+                break
             if destination in report.held:
                 continue
             if platform not in self._adapters:

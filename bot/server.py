@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App, build_app
 from bot.errors import ConfigurationError
+from bot.logs import configure_logging
 from bot.settings import Settings
 from flows import copy
 from storage.migrate import schema_status
@@ -95,7 +96,10 @@ async def _start_scheduler(web_app: web.Application) -> None:
 
 
 async def _stop(web_app: web.Application) -> None:
+    """SIGTERM (a deploy, a scale-down): no new ticks, no new claims; sends under way
+    finish and are recorded before the database closes."""
     web_app[SCHEDULER].shutdown(wait=False)
+    await web_app[UPWARD].engine.dispatcher.drain()
     if web_app[UPWARD].slack is not None:
         await web_app[UPWARD].slack.stop()
     await web_app[UPWARD].close()
@@ -120,7 +124,7 @@ def hold_sqlite_lock(database: Path) -> IO[str]:
 def run_server(settings: Settings, *, host: str = "0.0.0.0", port: int = 3000) -> None:  # noqa: S104
     from storage.migrate import upgrade
 
-    logging.getLogger().setLevel(logging.INFO)
+    configure_logging(settings.log_format)
     upgrade(settings.database_url)
     app = build_app(settings)
     lock = hold_sqlite_lock(app.db.sqlite_path) if app.db.sqlite_path else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     work_end_hour: int = Field(default=17, ge=1, le=24)
     default_timezone: str = "UTC"
     tick_minutes: int = Field(default=15, ge=1)
+    log_format: Literal["text", "json"] = "text"
     outbox_lease_seconds: int = Field(
         default=300, ge=1, description="How long a dispatcher holds a message it is sending."
     )

@@ -453,3 +453,33 @@ async def test_two_dispatchers_never_send_the_same_item_twice(tmp_path: Path) ->
     finally:
         await first_db.dispose()
         await second_db.dispose()
+
+
+async def test_drain_lets_the_send_under_way_finish_and_claims_nothing_more(
+    db: Database, adapter: FakeAdapter
+) -> None:
+    """Graceful shutdown: the message being sent is recorded as sent; the rest stay
+    pending, unclaimed, for the next process."""
+    for name in ("a", "b", "c"):
+        await queue(db, name, TO_ADMINS)
+    started, release = asyncio.Event(), asyncio.Event()
+    deliver = adapter.deliver
+
+    async def slow(address: Address, message: Message, *, key: str) -> Receipt:
+        started.set()
+        await release.wait()
+        return await deliver(address, message, key=key)
+
+    adapter.deliver = slow  # type: ignore[method-assign]
+    dispatcher = Dispatcher(db, {"console": adapter})
+    run = asyncio.create_task(dispatcher.run_once(MONDAY_9_UTC))
+    await started.wait()
+    drained = asyncio.create_task(dispatcher.drain())
+    await asyncio.sleep(0.05)
+    assert not drained.done()  # waits for the send under way
+    release.set()
+    await drained
+    report = await run
+    assert report.sent == 1
+    statuses = sorted((i.key, i.status, i.claimed_until) for i in await all_items(db))
+    assert statuses == [("a", "sent", None), ("b", "pending", None), ("c", "pending", None)]
