@@ -60,6 +60,7 @@ def build_app(
             app_token=settings.slack_app_token,
             api_url=settings.slack_api_url,
             pacing_seconds=settings.slack_pacing_seconds,
+            workspace_rate=settings.slack_workspace_rate,
         )
         adapters["slack"] = slack.delivery
         if not any(c.startswith("slack:") for c in settings.all_admin_channels()):
@@ -74,6 +75,7 @@ def build_app(
             contacts=StoredContactBook(db, clock),
             credentials_factory=teams_credentials,
             pacing_seconds=settings.teams_pacing_seconds,
+            overall_rate=settings.teams_rate,
         )
         adapters["teams"] = teams.delivery
     engine = Engine(

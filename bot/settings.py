@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="SLACK_ADMIN_USERS"
     )
     slack_pacing_seconds: float = Field(default=1.0, ge=0, le=10)
+    slack_workspace_rate: float = Field(
+        default=20.0, ge=0, description="messages per second to Slack in all (0: no limit)"
+    )
 
     microsoft_app_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: str | None = Field(
@@ -77,6 +80,9 @@ class Settings(BaseSettings):
         "Only for local testing (e.g. the Bot Framework Emulator).",
     )
     teams_pacing_seconds: float = Field(default=0.5, ge=0, le=10)
+    teams_rate: float = Field(
+        default=30.0, ge=0, description="messages per second to Teams in all (0: no limit)"
+    )
 
     @field_validator(
         "encryption_keys", "admins", "admin_channels", "slack_admin_users", mode="before"

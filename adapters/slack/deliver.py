@@ -6,14 +6,11 @@ Retry-After), errors that retrying cannot fix are permanent and shown to admins.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections import defaultdict
-
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.pacing import Pacer
 from adapters.slack.render import render_message
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.messages import Message, ToChannel, ToPair, ToPerson
@@ -48,11 +45,15 @@ class SlackDelivery:
     platform = "slack"
     capabilities = Capabilities(group_dm=True)
 
-    def __init__(self, client: AsyncWebClient, *, pacing_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        pacing_seconds: float = 1.0,
+        workspace_rate: float = 0.0,
+    ) -> None:
         self._client = client
-        self._pacing = pacing_seconds
-        self._last_post: dict[str, float] = {}
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._pacer = Pacer(pacing_seconds, workspace_rate)
         self._group_dms: dict[frozenset[str], str] = {}  # conversations.open is Tier 3
 
     async def deliver(
@@ -122,25 +123,19 @@ class SlackDelivery:
 
     async def _post(self, channel: str, payload: dict, key: str, page: int) -> str:
         """About one message per second per channel, as Slack asks (bursts are tolerated,
-        sustained fan-out into one channel is not)."""
-        async with self._locks[channel]:
-            wait = self._last_post.get(channel, 0.0) + self._pacing - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                response = await self._client.chat_postMessage(
-                    channel=channel,
-                    text=payload["text"],
-                    blocks=payload["blocks"],
-                    unfurl_links=False,
-                    unfurl_media=False,
-                    metadata={
-                        "event_type": "upward_outbox",
-                        "event_payload": {"key": key, "page": page},
-                    },
-                )
-            finally:
-                self._last_post[channel] = time.monotonic()
+        sustained fan-out into one channel is not), within the workspace-wide rate."""
+        async with self._pacer.slot(channel):
+            response = await self._client.chat_postMessage(
+                channel=channel,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={
+                    "event_type": "upward_outbox",
+                    "event_payload": {"key": key, "page": page},
+                },
+            )
         return str(response.get("ts", ""))
 
 

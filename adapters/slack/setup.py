@@ -77,6 +77,7 @@ def slack_edge(
     app_token: str | None = None,
     api_url: str | None = None,
     pacing_seconds: float = 1.0,
+    workspace_rate: float = 0.0,
 ) -> SlackEdge:
     base_url = (api_url or AsyncWebClient.BASE_URL).rstrip("/") + "/"
     # Only connection errors are retried in the client: a 429 goes back to the outbox, which
@@ -86,7 +87,9 @@ def slack_edge(
     )
     return SlackEdge(
         client=client,
-        delivery=SlackDelivery(client, pacing_seconds=pacing_seconds),
+        delivery=SlackDelivery(
+            client, pacing_seconds=pacing_seconds, workspace_rate=workspace_rate
+        ),
         signing_secret=signing_secret,
         app_token=app_token,
     )

@@ -8,9 +8,6 @@ gone) and are not retried; 429, 412 and 5xx are retried, after Retry-After if gi
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections import defaultdict
 from typing import Any
 
 import aiohttp
@@ -19,6 +16,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ConversationReference, ErrorResponseException
 from msrest.exceptions import ClientRequestError
 
+from adapters.pacing import Pacer
 from adapters.teams.parse import PLATFORM
 from adapters.teams.render import render_message
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
@@ -45,13 +43,13 @@ class TeamsDelivery:
         app_id: str,
         contacts: ContactBook,
         pacing_seconds: float = 0.5,
+        overall_rate: float = 30.0,
     ) -> None:
         self._adapter = adapter
         self._app_id = app_id
         self._contacts = contacts
-        self._pacing = pacing_seconds
-        self._last_post: dict[str, float] = {}
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Teams throttles per bot per conversation, and per app per tenant (about 50/s).
+        self._pacer = Pacer(pacing_seconds, overall_rate)
 
     async def deliver(
         self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
@@ -99,12 +97,8 @@ class TeamsDelivery:
             answer.append(await turn_context.send_activity(activity))
 
         try:
-            async with self._locks[conversation_id]:
-                await self._paced(conversation_id)
-                try:
-                    await self._adapter.continue_conversation(conversation, send, self._app_id)
-                finally:
-                    self._last_post[conversation_id] = time.monotonic()
+            async with self._pacer.slot(conversation_id):
+                await self._adapter.continue_conversation(conversation, send, self._app_id)
         except ErrorResponseException as exc:
             raise _classify(exc, who) from None
         except (ClientRequestError, aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -116,12 +110,6 @@ class TeamsDelivery:
             ) from None
         sent = answer[0] if answer else None
         return Receipt(platform_id=str(getattr(sent, "id", "") or ""))
-
-    async def _paced(self, conversation_id: str) -> None:
-        """Teams throttles per bot per conversation: space messages into one chat a little."""
-        wait = self._last_post.get(conversation_id, 0.0) + self._pacing - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
 
 
 def _classify(

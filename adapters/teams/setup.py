@@ -71,6 +71,7 @@ def teams_edge(
     contacts: ContactBook,
     credentials_factory: ServiceClientCredentialsFactory | None = None,
     pacing_seconds: float = 0.5,
+    overall_rate: float = 30.0,
 ) -> TeamsEdge:
     config = _BotConfig(
         APP_ID=app_id,
@@ -85,7 +86,11 @@ def teams_edge(
         adapter=adapter,
         auth=auth,
         delivery=TeamsDelivery(
-            adapter, app_id=app_id, contacts=contacts, pacing_seconds=pacing_seconds
+            adapter,
+            app_id=app_id,
+            contacts=contacts,
+            pacing_seconds=pacing_seconds,
+            overall_rate=overall_rate,
         ),
         contacts=contacts,
         app_id=app_id,

@@ -29,7 +29,9 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -397,6 +399,41 @@ class FakeSlack:
         """Do what ``method`` asks at once, but answer ``seconds`` later: a client that dies
         meanwhile leaves Slack with a message it never heard about (crash tests)."""
         self._answer_delays[method] = seconds
+
+    def limit_rate(self, method: str, per_second: int) -> None:
+        """Let at most ``per_second`` calls to ``method`` through in any sliding one-second
+        window, whatever the channel: a workspace-wide limit. A call above it is answered
+        HTTP 429 ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After`` (whole seconds
+        until the window has room, at least 1) and does nothing (no message is recorded); it
+        is still in ``calls``. Only calls let through count towards the window; scripted
+        delays and faults apply to those. ``per_second <= 0`` lifts the limit."""
+        limits: dict[str, tuple[int, deque[float]]] = self.__dict__.setdefault("_rate_limits", {})
+        if per_second <= 0:
+            limits.pop(method, None)
+            return
+        limits[method] = (per_second, deque())
+        if "_script" in self.__dict__:
+            return  # this instance's scripting hook already checks the limits
+        scripted = self._script
+
+        async def script(name: str) -> web.Response | None:
+            limit = limits.get(name)
+            if limit is not None:
+                allowed, window = limit
+                now = time.monotonic()
+                while window and window[0] <= now - 1.0:
+                    window.popleft()
+                if len(window) >= allowed:
+                    wait = max(1, math.ceil(window[0] + 1.0 - now))
+                    return web.json_response(
+                        {"ok": False, "error": "ratelimited"},
+                        status=429,
+                        headers={"Retry-After": str(wait)},
+                    )
+                window.append(now)
+            return await scripted(name)
+
+        self._script = script  # type: ignore[method-assign]
 
     def expire_trigger(self, trigger_id: str) -> None:
         """Make ``views.open``/``views.push`` answer ``expired_trigger_id`` for this trigger."""
