@@ -1,0 +1,306 @@
+"""Fan-out under a workspace-wide Slack rate limit: how close does the outbox get to it?
+
+N prompts (default 10,000), each to a different person's DM, are queued with `ctx.send` and
+sent by the real `Dispatcher` + `SlackDelivery` to the loopback `FakeSlack`, which lets at
+most R `chat.postMessage` calls per sliding second through (default 200) and answers the
+rest HTTP 429 `ratelimited` with `Retry-After`, as Slack does. Pacing is per channel, so it
+is set to 0 (every message goes to a different DM). Printed: wall time from the first
+dispatch until the outbox is empty, the achieved rate as a fraction of R (target: at least
+0.9), how many 429s were answered, duplicates (DMs with more than one message), losses
+(items never delivered), and the delivered count per 5-second slice.
+
+- one dispatcher in this process, on a migrated SQLite file in a temporary directory:
+      .venv/bin/python bench/fanout.py [--size 10000] [--rate 200]
+- several `upward dispatch --until-empty` processes on a fresh PostgreSQL schema, restarted
+  whenever one has exited and something is due, until the outbox is empty:
+      .venv/bin/python bench/fanout.py --replicas 3 --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
+  (`--postgres` defaults to $UPWARD_TEST_POSTGRES_URL; with `--replicas 1` and `--postgres`
+  the in-process dispatcher runs on PostgreSQL.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.app import App, build_app
+from bot.events import Actor
+from bot.messages import Message, Text, ToPerson
+from bot.settings import load_settings
+from storage.migrate import upgrade_async
+from storage.models import OutboxItem
+from tests.fakes.slack_api import FakeSlack
+from tests.pg import fresh_schema
+
+UPWARD = str(Path(sys.executable).with_name("upward"))
+TOKEN = "xoxb-bench"  # noqa: S105 - the fake's token
+SECRET = "s" * 32
+TARGET = 0.9
+SLICE = 5.0  # seconds per timeline slice
+SEED_BATCH = 2_000
+
+
+@dataclass
+class Run:
+    label: str
+    size: int
+    rate: int
+    wall: float = 0.0
+    finished: bool = True
+    restarts: int = 0
+    rate_limited: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    per_dm: Counter[str] = field(default_factory=Counter)
+    timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds, delivered)
+    lost: int = 0
+
+
+def people(size: int) -> list[str]:
+    return [f"U{n:07d}" for n in range(1, size + 1)]
+
+
+def settings_for(url: str, slack: FakeSlack, key: str):  # type: ignore[no-untyped-def]
+    return load_settings(
+        database_url=url,
+        encryption_keys=[key],
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.base_url,
+        slack_pacing_seconds=0,
+    )
+
+
+async def seed(app: App, users: list[str]) -> None:
+    for start in range(0, len(users), SEED_BATCH):
+        batch = users[start : start + SEED_BATCH]
+
+        async def queue(ctx, batch=batch):  # type: ignore[no-untyped-def]
+            for user in batch:
+                actor = Actor(platform="slack", tenant="T0001", user_id=user)
+                message = Message(
+                    summary=f"Conversation starter for {user}",
+                    blocks=(Text(text=f"A prompt for {user}: what surprised you this month?"),),
+                )
+                await ctx.send(f"bench:prompt:{user}", ToPerson(person=actor), message)
+
+        await app.engine.run(queue)
+
+
+async def unfinished(app: App) -> int:
+    async with app.db.session() as session:
+        query = select(func.count()).where(col(OutboxItem.status).in_(("pending", "sending")))
+        return int((await session.exec(query)).one())
+
+
+async def next_due(app: App) -> datetime | None:
+    """When the earliest waiting item may go (None: nothing pending)."""
+    async with app.db.session() as session:
+        query = select(func.min(OutboxItem.not_before)).where(OutboxItem.status == "pending")
+        moment = (await session.exec(query)).one()
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def statuses(app: App) -> dict[str, int]:
+    async with app.db.session() as session:
+        query = select(OutboxItem.status, func.count()).group_by(OutboxItem.status)
+        return {status: int(count) for status, count in (await session.exec(query)).all()}
+
+
+@contextlib.asynccontextmanager
+async def sampling(slack: FakeSlack, run: Run, started: float) -> AsyncIterator[None]:
+    """Note how many messages Slack holds, four times a second, for the timeline."""
+
+    async def sample() -> None:
+        while True:
+            run.timeline.append((time.perf_counter() - started, len(slack.messages)))
+            await asyncio.sleep(0.25)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        run.timeline.append((time.perf_counter() - started, len(slack.messages)))
+
+
+async def dispatch_in_process(app: App, slack: FakeSlack, run: Run, timeout: float) -> None:
+    """Loop the engine's dispatcher until the outbox is empty, sleeping while nothing is due."""
+    started = time.perf_counter()
+    async with sampling(slack, run, started):
+        while await unfinished(app):
+            if time.perf_counter() - started > timeout:
+                run.finished = False
+                break
+            report = await app.engine.dispatch()
+            if report.sent or report.retried or report.failed:
+                continue
+            due = await next_due(app)
+            wait = 0.05 if due is None else (due - datetime.now(UTC)).total_seconds()
+            await asyncio.sleep(min(max(wait, 0.01), 1.0))
+    run.wall = time.perf_counter() - started
+
+
+async def dispatch_replicas(
+    app: App, slack: FakeSlack, run: Run, env: dict[str, str], replicas: int, timeout: float
+) -> None:
+    """Keep `replicas` dispatcher processes running while something is due (each exits once a
+    pass finds nothing to do), until the outbox is empty."""
+    started = time.perf_counter()
+    running: list[asyncio.subprocess.Process] = []
+    log = Path(env["BENCH_LOG"])
+    with log.open("ab") as errors:
+        async with sampling(slack, run, started):
+            while await unfinished(app):
+                if time.perf_counter() - started > timeout:
+                    run.finished = False
+                    break
+                running = [p for p in running if p.returncode is None]
+                due = await next_due(app)
+                if due is None or due <= datetime.now(UTC) or not running:
+                    while len(running) < replicas:
+                        running.append(
+                            await asyncio.create_subprocess_exec(
+                                UPWARD,
+                                "dispatch",
+                                "--until-empty",
+                                env=env,
+                                stdout=asyncio.subprocess.DEVNULL,
+                                stderr=errors,
+                            )
+                        )
+                        run.restarts += 1
+                await asyncio.sleep(0.1)
+            run.wall = time.perf_counter() - started
+            for process in running:
+                if process.returncode is None:
+                    process.terminate()
+                await process.wait()
+
+
+async def measure(args: argparse.Namespace, postgres: str | None) -> Run:
+    users = people(args.size)
+    key = Fernet.generate_key().decode()
+    mode = f"{args.replicas} dispatcher processes" if args.replicas > 1 else "1 dispatcher"
+    database = "PostgreSQL" if postgres else "SQLite"
+    run = Run(label=f"{mode} (in-process) on {database}", size=args.size, rate=args.rate)
+    if args.replicas > 1:
+        run.label = f"{mode} on {database}"
+    async with contextlib.AsyncExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
+        if postgres:
+            pg = await stack.enter_async_context(fresh_schema(postgres))
+            url = pg.url
+        else:
+            url = f"sqlite+aiosqlite:///{folder}/fanout.db"
+        await upgrade_async(url)
+        slack = await stack.enter_async_context(FakeSlack(token=TOKEN))
+        for user in users:
+            slack.add_user(user, user.lower(), f"Person {user}")
+        slack.limit_rate("chat.postMessage", args.rate)
+        app = build_app(settings_for(url, slack, key))
+        stack.push_async_callback(app.close)
+        seeding = time.perf_counter()
+        await seed(app, users)
+        print(f"  queued {args.size:,} items in {time.perf_counter() - seeding:.1f} s", flush=True)
+        if args.replicas > 1:
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith(("UPWARD_", "SLACK_"))},
+                "DATABASE_URL": url,
+                "UPWARD_ENCRYPTION_KEYS": key,
+                "SLACK_BOT_TOKEN": TOKEN,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": slack.base_url,
+                "UPWARD_SLACK_PACING_SECONDS": "0",
+                "BENCH_LOG": f"{folder}/dispatchers.log",
+            }
+            await dispatch_replicas(app, slack, run, env, args.replicas, args.timeout)
+            problems = Path(env["BENCH_LOG"]).read_text(errors="replace")
+            if "Traceback" in problems:
+                print("  dispatcher errors (first lines):\n" + problems[:2000])
+        else:
+            await dispatch_in_process(app, slack, run, args.timeout)
+        run.statuses = await statuses(app)
+        run.per_dm = Counter(m["channel"] for m in slack.messages)
+        run.rate_limited = len(slack.calls_to("chat.postMessage")) - len(slack.messages)
+        run.lost = sum(1 for user in users if run.per_dm[slack.dm_id(user)] == 0)
+    return run
+
+
+def report(run: Run) -> None:
+    delivered = sum(run.per_dm.values())
+    achieved = delivered / run.wall if run.wall else 0.0
+    fraction = achieved / run.rate
+    duplicates = sum(1 for count in run.per_dm.values() if count > 1)
+    extra = sum(count - 1 for count in run.per_dm.values() if count > 1)
+    ideal = run.size / run.rate
+    print(f"\n{run.label}")
+    print(f"  N = {run.size:,} prompts, R = {run.rate}/s workspace-wide (ideal {ideal:.1f} s)")
+    if not run.finished:
+        print("  STOPPED at --timeout before the outbox was empty")
+    print(f"  wall time            {run.wall:8.1f} s")
+    print(f"  delivered            {delivered:8,d}")
+    print(f"  achieved rate        {achieved:8.1f} msg/s = {fraction:.2f} x R")
+    verdict = "met" if fraction >= TARGET and run.finished else "MISSED"
+    print(f"  target >= {TARGET} x R    {verdict}")
+    print(f"  429 answers          {run.rate_limited:8,d}")
+    print(f"  duplicates           {duplicates:8,d} DMs ({extra} extra messages)")
+    print(f"  losses               {run.lost:8,d} items not delivered")
+    print(f"  outbox               {', '.join(f'{k} {v}' for k, v in sorted(run.statuses.items()))}")
+    if run.restarts:
+        print(f"  processes started    {run.restarts:8,d}")
+    print(f"  delivered per {SLICE:g} s  {' '.join(str(n) for n in slices(run.timeline))}")
+
+
+def slices(timeline: list[tuple[float, int]]) -> list[int]:
+    """Messages delivered in each SLICE-second slice of the run."""
+    counts, mark, before = [], SLICE, 0
+    last = 0
+    for moment, delivered in timeline:
+        while moment >= mark:
+            counts.append(last - before)
+            before, mark = last, mark + SLICE
+        last = delivered
+    counts.append(last - before)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10_000, help="prompts (distinct DMs)")
+    parser.add_argument("--rate", type=int, default=200, help="messages/s Slack lets through")
+    parser.add_argument("--replicas", type=int, default=1, help="dispatcher processes")
+    parser.add_argument(
+        "--postgres",
+        help="postgresql+asyncpg:// URL (default for --replicas > 1: $UPWARD_TEST_POSTGRES_URL)",
+    )
+    parser.add_argument("--timeout", type=float, default=600, help="give up after (seconds)")
+    args = parser.parse_args()
+    postgres = args.postgres
+    if args.replicas > 1:
+        postgres = postgres or os.environ.get("UPWARD_TEST_POSTGRES_URL", "").strip() or None
+        if not postgres:
+            parser.error("--replicas > 1 needs PostgreSQL: --postgres URL or UPWARD_TEST_POSTGRES_URL")
+    run = asyncio.run(measure(args, postgres))
+    report(run)
+
+
+if __name__ == "__main__":
+    main()
