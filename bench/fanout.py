@@ -43,8 +43,13 @@ from bot.messages import Message, Text, ToPerson
 from bot.settings import load_settings
 from storage.migrate import upgrade_async
 from storage.models import OutboxItem
-from tests.fakes.slack_api import FakeSlack
-from tests.pg import fresh_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `tests` is not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.pg import fresh_schema  # noqa: E402
 
 UPWARD = str(Path(sys.executable).with_name("upward"))
 TOKEN = "xoxb-bench"  # noqa: S105 - the fake's token
@@ -141,12 +146,12 @@ async def sampling(slack: FakeSlack, run: Run, started: float) -> AsyncIterator[
         run.timeline.append((time.perf_counter() - started, len(slack.messages)))
 
 
-async def dispatch_in_process(app: App, slack: FakeSlack, run: Run, timeout: float) -> None:
+async def dispatch_in_process(app: App, slack: FakeSlack, run: Run, give_up: float) -> None:
     """Loop the engine's dispatcher until the outbox is empty, sleeping while nothing is due."""
     started = time.perf_counter()
     async with sampling(slack, run, started):
         while await unfinished(app):
-            if time.perf_counter() - started > timeout:
+            if time.perf_counter() - started > give_up:
                 run.finished = False
                 break
             report = await app.engine.dispatch()
@@ -159,17 +164,17 @@ async def dispatch_in_process(app: App, slack: FakeSlack, run: Run, timeout: flo
 
 
 async def dispatch_replicas(
-    app: App, slack: FakeSlack, run: Run, env: dict[str, str], replicas: int, timeout: float
+    app: App, slack: FakeSlack, run: Run, env: dict[str, str], replicas: int, give_up: float
 ) -> None:
     """Keep `replicas` dispatcher processes running while something is due (each exits once a
     pass finds nothing to do), until the outbox is empty."""
     started = time.perf_counter()
     running: list[asyncio.subprocess.Process] = []
-    log = Path(env["BENCH_LOG"])
-    with log.open("ab") as errors:
+    errors = await asyncio.to_thread(Path(env["BENCH_LOG"]).open, "ab")
+    with errors:
         async with sampling(slack, run, started):
             while await unfinished(app):
-                if time.perf_counter() - started > timeout:
+                if time.perf_counter() - started > give_up:
                     run.finished = False
                     break
                 running = [p for p in running if p.returncode is None]
@@ -232,7 +237,7 @@ async def measure(args: argparse.Namespace, postgres: str | None) -> Run:
                 "BENCH_LOG": f"{folder}/dispatchers.log",
             }
             await dispatch_replicas(app, slack, run, env, args.replicas, args.timeout)
-            problems = Path(env["BENCH_LOG"]).read_text(errors="replace")
+            problems = await asyncio.to_thread(Path(env["BENCH_LOG"]).read_text, errors="replace")
             if "Traceback" in problems:
                 print("  dispatcher errors (first lines):\n" + problems[:2000])
         else:
@@ -263,7 +268,9 @@ def report(run: Run) -> None:
     print(f"  429 answers          {run.rate_limited:8,d}")
     print(f"  duplicates           {duplicates:8,d} DMs ({extra} extra messages)")
     print(f"  losses               {run.lost:8,d} items not delivered")
-    print(f"  outbox               {', '.join(f'{k} {v}' for k, v in sorted(run.statuses.items()))}")
+    print(
+        f"  outbox               {', '.join(f'{k} {v}' for k, v in sorted(run.statuses.items()))}"
+    )
     if run.restarts:
         print(f"  processes started    {run.restarts:8,d}")
     print(f"  delivered per {SLICE:g} s  {' '.join(str(n) for n in slices(run.timeline))}")
@@ -297,7 +304,9 @@ def main() -> None:
     if args.replicas > 1:
         postgres = postgres or os.environ.get("UPWARD_TEST_POSTGRES_URL", "").strip() or None
         if not postgres:
-            parser.error("--replicas > 1 needs PostgreSQL: --postgres URL or UPWARD_TEST_POSTGRES_URL")
+            parser.error(
+                "--replicas > 1 needs PostgreSQL: --postgres URL or UPWARD_TEST_POSTGRES_URL"
+            )
     run = asyncio.run(measure(args, postgres))
     report(run)
 

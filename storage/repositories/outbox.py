@@ -70,11 +70,25 @@ class Outbox:
 
     async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
         """Take an item for sending. The conditional update is the lock: of several
-        dispatchers (or replicas) that saw the same due item, exactly one wins."""
+        dispatchers (or replicas) that saw the same due item, exactly one wins. On
+        PostgreSQL the row is picked with FOR UPDATE SKIP LOCKED, so a replica whose rival
+        is mid-claim moves on at once instead of queueing behind its lock."""
+        claimable = (
+            select(OutboxItem.id)
+            .where(
+                col(OutboxItem.id) == item_id,
+                or_(
+                    col(OutboxItem.status) == "pending",
+                    and_(col(OutboxItem.status) == "sending", col(OutboxItem.claimed_until) < now),
+                ),
+            )
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
         statement = (
             update(OutboxItem)
             .where(
-                col(OutboxItem.id) == item_id,
+                col(OutboxItem.id) == claimable,
                 or_(
                     col(OutboxItem.status) == "pending",
                     and_(col(OutboxItem.status) == "sending", col(OutboxItem.claimed_until) < now),
