@@ -8,6 +8,7 @@ from flows import (
     admin,
     channels,
     checkins,
+    concerns,
     data_rights,
     digests,
     ending,
@@ -35,6 +36,8 @@ def build_router() -> Router:
     router.command("home", home.home, "your mentoring at a glance")
     router.command("my-data", data_rights.my_data, "everything stored about you")
     router.command("forget", data_rights.forget, "erase your data")
+    router.command("concern", concerns.concern, "tell the program lead something is wrong")
+    router.form("concern", concerns.submit_concern)
     router.button("forget.confirm", data_rights.confirm_forget)
     router.button("forget.cancel", data_rights.cancel_forget)
     router.button("join.open", home.join_button)
@@ -56,6 +59,7 @@ def build_router() -> Router:
     router.admin("match", proposals.admin_match, "propose, drop, approve pairs")
     router.admin("digest", digests.admin_digest, "post the digest now")
     router.admin("channel", channels.admin_channel, "choose the channel digests go to")
+    router.admin("concerns", concerns.admin_concerns, "read concerns participants raised")
     router.form("admin.program", programs.submit_program, admin=True)
     router.button("match.approve", proposals.approve_button, admin=True)
     router.button("match.discard", proposals.discard_button, admin=True)

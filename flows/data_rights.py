@@ -107,6 +107,11 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
             if g.pair_id == pair.id and me.id in (g.owner_id, g.created_by_id)
         ]
         blocks.append(Text(text="\n".join(lines)))
+    for concern in await ctx.repos.concerns.by_author(me.id):  # type: ignore[arg-type]
+        text = ctx.repos.concerns.text(concern)
+        blocks.append(
+            Text(text=f"Concern you raised, named, {concern.created_at:%Y-%m-%d}: {text}")
+        )
     return blocks
 
 

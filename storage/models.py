@@ -264,6 +264,22 @@ class ContactAddress(SQLModel, table=True):
     unreachable_reason: str | None = Field(default=None, max_length=300)
 
 
+class Concern(SQLModel, table=True):
+    """A concern a participant raised with the program lead. The text is encrypted; who
+    raised it is kept only if they chose to be named (`author_id` is None otherwise)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="participant.id")
+    text_enc: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts(nullable=False)
+    seen_at: datetime | None = _ts(nullable=True)
+
+    @property
+    def text_context(self) -> str:
+        return f"concern.text:{self.id}"
+
+
 class AdminChannel(SQLModel, table=True):
     """A channel an admin chose for digests (`admin channel here`, said in it)."""
 

@@ -12,6 +12,7 @@ HELP_LINES = (
     ("checkin", "a private check-in on how it's going"),
     ("pause YYYY-MM-DD", "take a break until a date; everything resumes by itself"),
     ("end", "end your pairing or ask for a re-match, confidentially and without blame"),
+    ("concern", "tell the program lead, in confidence, that something is wrong"),
     ("leave", "leave the program"),
     ("my-data", "a copy of everything stored about you"),
     ("forget", "erase everything stored about you"),
@@ -24,6 +25,7 @@ ADMIN_HELP_LINES = (
     ("admin match", "propose pairs; then `admin match drop N` or `admin match approve`"),
     ("admin digest", "post the anonymised digest to the admin channel now"),
     ("admin channel here", "said in a channel: post the digests there (`off` to stop)"),
+    ("admin concerns", "read the concerns participants raised"),
     ("admin audit", "the latest admin actions"),
 )
 

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.crypto import Cipher
 from storage.repositories.activity import CheckIns, Goals, PairPrompts, Reviews
 from storage.repositories.audit import Audit
+from storage.repositories.concerns import Concerns
 from storage.repositories.contacts import AdminChannels, Contacts
 from storage.repositories.digests import Digests
 from storage.repositories.erasure import Erasure
@@ -42,6 +43,7 @@ class Repositories:
         self.contacts = Contacts(s)
         self.admin_channels = AdminChannels(s)
         self.erasure = Erasure(s)
+        self.concerns = Concerns(s, self.cipher)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import CheckIn, ContactAddress, Goal, Participant, Person, Review
+from storage.models import CheckIn, Concern, ContactAddress, Goal, Participant, Person, Review
 
 
 class Erasure:
@@ -19,6 +19,7 @@ class Erasure:
         await self._s.exec(delete(CheckIn).where(col(CheckIn.participant_id) == pid))
         await self._s.exec(delete(Review).where(col(Review.participant_id) == pid))
         await self._s.exec(delete(Goal).where(col(Goal.owner_id) == pid))
+        await self._s.exec(delete(Concern).where(col(Concern.author_id) == pid))
         participant.user_id, participant.display_name = tombstone, ""
         participant.offers, participant.wants, participant.off_limits = [], [], []
         participant.exclusions_enc, participant.timezone = None, "UTC"
