@@ -14,6 +14,7 @@ from flows import (
     ending,
     goals,
     home,
+    kickoff,
     optin,
     programs,
     prompts,
@@ -60,6 +61,8 @@ def build_router() -> Router:
     router.admin("digest", digests.admin_digest, "post the digest now")
     router.admin("channel", channels.admin_channel, "choose the channel digests go to")
     router.admin("concerns", concerns.admin_concerns, "read concerns participants raised")
+    router.admin("kickoff", kickoff.admin_kickoff, "announce the kick-off to everyone")
+    router.form("admin.kickoff", kickoff.submit_kickoff, admin=True)
     router.form("admin.program", programs.submit_program, admin=True)
     router.button("match.approve", proposals.approve_button, admin=True)
     router.button("match.discard", proposals.discard_button, admin=True)

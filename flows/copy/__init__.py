@@ -26,6 +26,7 @@ ADMIN_HELP_LINES = (
     ("admin digest", "post the anonymised digest to the admin channel now"),
     ("admin channel here", "said in a channel: post the digests there (`off` to stop)"),
     ("admin concerns", "read the concerns participants raised"),
+    ("admin kickoff", "announce the program kick-off (date, link, agenda) to everyone"),
     ("admin audit", "the latest admin actions"),
 )
 

@@ -138,3 +138,33 @@ async def test_admin_channel_here_is_said_in_the_channel_and_audited(session, ap
     assert ("admin channel", "refused") in outcomes and ("admin channel", "ok") in outcomes
     off = text_of(await app.engine.handle(said(ADMIN, "C-admins", "off")))
     assert "no longer" in off
+
+
+async def test_admin_kickoff_announces_to_everyone_in_their_working_hours(
+    session, program, app, console, clock
+):
+    from tests.helpers import join
+
+    await join(session, "ann")
+    await join(session, "sam", role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    assert "only program admins" in text_of(await session.say("ann", "admin kickoff"))
+    form = await session.say(ADMIN, "admin kickoff")
+    assert isinstance(form[0], ShowForm)
+    bad = await session.submit(ADMIN, {"date": "2020-01-01", "time": "", "link": "x"})
+    assert isinstance(bad[0], FormErrors) and set(bad[0].errors) == {"date", "time", "agenda"}
+    answers = {
+        "date": "2027-01-20",
+        "time": "15:00 Europe/London",
+        "link": "https://meet.example/kick",
+        "agenda": "Why we do this; confidentiality; questions",
+    }
+    await session.say(ADMIN, "admin kickoff")
+    done = text_of(await session.submit(ADMIN, answers))
+    assert "on its way to 2 people" in done
+    await session.say(ADMIN, "admin kickoff")
+    await session.submit(ADMIN, answers)  # the same announcement again: queued once
+    await app.engine.dispatch()
+    for user in ("ann", "sam"):
+        kickoffs = [d for d in console.seen_by(user) if "kick-off" in d.message.summary]
+        assert len(kickoffs) == 1
+        assert "https://meet.example/kick" in kickoffs[0].message.model_dump_json()
