@@ -62,6 +62,7 @@ class CheckinFact:
     rating: int  # 1..5, how it is going
     themes: frozenset[str]
     energy: int | None  # 1..5, mentors only: how much energy it took (emotional labour)
+    lead: str | None = None  # junior | shared | senior: who led the conversation
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def compute_figures(data: DigestInput) -> list[Figure]:
         _meeting_rate(kept.checkins, k),
         _going(kept.checkins, k),
         _energy(kept.checkins, k),
+        _top_down(kept.checkins, k),
         *_theme_figures(kept.checkins, data.themes, k),
         _goal_completion(kept.goals, k),
         *_review_figures(kept.reviews, k),
@@ -228,6 +230,21 @@ def _energy(checkins: Sequence[CheckinFact], k: int) -> Figure:
         k,
         lambda: f"{_format_tenths(_mean_of_pair_means(energy))} average",
         pins_answers=_at_an_end(energy),
+    )
+
+
+def _top_down(checkins: Sequence[CheckinFact], k: int) -> Figure:
+    """Pairs drifting back into a top-down pattern: either partner said the senior one led.
+    Only "senior" or not counts, so "junior" and "shared" are never told apart."""
+    by_pair = _group((c for c in checkins if c.lead is not None), lambda c: int(c.lead == "senior"))
+    drifting = sum(any(answers) for answers in by_pair.values())
+    return _figure(
+        "top_down",
+        "Pairs drifting top-down",
+        len(by_pair),
+        k,
+        lambda: f"{drifting} of {len(by_pair)} pairs ({_percent(drifting, len(by_pair))}%)",
+        pins_answers=drifting in (0, len(by_pair)),
     )
 
 

@@ -21,6 +21,11 @@ THEMES: dict[str, str] = {
     "new_perspective": "A new perspective",
     "follow_through": "Commitments kept",
 }
+LEADS: dict[str, str] = {
+    "junior": "The more junior of us led",
+    "shared": "We shared it",
+    "senior": "The more senior of us led, mostly advising",
+}
 NOTE_LIMIT = 2000
 SCALE = tuple(Option(value=str(n), label=str(n)) for n in range(1, 6))
 
@@ -47,6 +52,16 @@ def checkin_form(pair_id: int, cycle: int, *, mentor: bool) -> Form:
             options=tuple(Option(value=k, label=v) for k, v in THEMES.items()),
         ),
     ]
+    fields.append(
+        FormField(
+            id="lead",
+            label="Who led the conversation?",
+            type="select",
+            required=False,
+            options=tuple(Option(value=k, label=v) for k, v in LEADS.items()),
+            hint="Reverse mentoring runs upward: the more junior partner sets the agenda.",
+        )
+    )
     if mentor:
         fields.append(
             FormField(
@@ -117,7 +132,7 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
         answers["rating"],
         answers["themes"],
     )
-    checkin.energy = answers["energy"]
+    checkin.energy, checkin.lead = answers["energy"], answers["lead"]
     checkin.note_enc = ctx.repos.cipher.encrypt_optional(answers["note"], checkin.note_context)
     checkin.submitted_at = ctx.now
     await ctx.repos.checkins.save(checkin)
@@ -136,6 +151,12 @@ def _thanks(me: Participant, answers: dict, support: str) -> Say:
         lines.append(
             "Giving honest feedback upward takes real energy, and it sounds like this one did. "
             + (support or "Your program lead can point you to support.")
+        )
+    if answers["lead"] == "senior":
+        lines.append(
+            "A gentle suggestion: reverse mentoring works best when the more junior partner "
+            "leads. Next time, try starting with their questions and their view, and hold "
+            "back the advice."
         )
     if answers["rating"] <= 2:
         lines.append(
@@ -161,6 +182,9 @@ def _validate(values: dict[str, str | list[str]], *, mentor: bool) -> tuple[dict
     energy = one(values.get("energy")) if mentor else None
     if energy and energy not in {o.value for o in SCALE}:
         errors["energy"] = "Choose a number from 1 to 5."
+    lead = one(values.get("lead")) or None
+    if lead is not None and lead not in LEADS:
+        errors["lead"] = "Choose from the list."
     note = (one(values.get("note")) or "").strip()
     if len(note) > NOTE_LIMIT:
         errors["note"] = f"Keep the note under {NOTE_LIMIT} characters."
@@ -169,6 +193,7 @@ def _validate(values: dict[str, str | list[str]], *, mentor: bool) -> tuple[dict
         "rating": int(rating) if rating and rating.isdigit() else 0,
         "themes": themes,
         "energy": int(energy) if energy else None,
+        "lead": lead,
         "note": note or None,
     }
     return answers, errors

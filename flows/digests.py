@@ -50,6 +50,7 @@ async def gather(
             rating=c.rating,
             themes=frozenset(c.themes),
             energy=c.energy,
+            lead=c.lead,
         )
         for c in await ctx.repos.checkins.for_pairs(pair_ids)
         if in_period(c.submitted_at)

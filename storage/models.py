@@ -163,6 +163,8 @@ class CheckIn(SQLModel, table=True):
     rating: int
     themes: list[str] = _json()
     energy: int | None = None
+    # Who led the conversation: junior | shared | senior (a pair drifting top-down)
+    lead: str | None = Field(default=None, max_length=10)
     note_enc: str | None = Field(default=None, sa_column=Column(Text))
     submitted_at: datetime = _ts(nullable=False)
 

@@ -275,3 +275,21 @@ async def test_leaving_cancels_messages_still_queued_for_you(session, program, a
     await app.engine.dispatch()
     assert console.seen_by("eve") == []
     assert len(console.seen_by("fay")) == 1
+
+
+async def test_a_pair_drifting_top_down_gets_a_gentle_suggestion_for_the_author_only(
+    session, program, app, clock, console
+):
+    await one_pair(session, app)
+    clock.advance(timedelta(days=15))
+    await app.engine.tick()
+    await session.press("sam", "Check in privately")
+    form = session.open_forms["sam"]
+    assert "lead" in {f.id for f in form.fields}
+    answers = {"met": "yes", "rating": "4", "themes": [], "lead": "senior"}
+    thanks = text_of(await session.submit("sam", answers))
+    assert "more junior partner leads" in thanks
+    [stored] = await rows(app, CheckIn)
+    assert stored.lead == "senior"
+    await app.engine.dispatch()
+    assert not [d for d in console.seen_by("ann") if "junior partner leads" in str(d.message)]

@@ -144,6 +144,7 @@ def test_figures_come_in_a_stable_order() -> None:
         "meeting_rate",
         "going",
         "energy",
+        "top_down",
         "theme:workload",  # taxonomy order, not the order answers arrived in
         "theme:tools",
         "themes_other",
@@ -167,6 +168,7 @@ def test_fewer_than_k_pairs_suppress_everything_but_the_counts() -> None:
         "meeting_rate",
         "going",
         "energy",
+        "top_down",
         "themes",  # not even the names of the themes raised
         "goal_completion",
         "impact",
@@ -355,6 +357,7 @@ def digest_inputs(draw: st.DrawFn) -> DigestInput:
                     rating=draw(st.integers(1, 5)),
                     themes=draw(st.frozensets(st.sampled_from(THEME_IDS), max_size=3)),
                     energy=draw(st.none() | st.integers(1, 5)),
+                    lead=draw(st.none() | st.sampled_from(("junior", "shared", "senior"))),
                 )
             )
         goals += [GoalFact(pair, draw(st.booleans())) for _ in range(draw(st.integers(0, 3)))]
@@ -392,6 +395,7 @@ def expected_pairs(data: DigestInput) -> dict[str, set[int]]:
         "meeting_rate": responding,
         "going": responding,
         "energy": {c.pair_id for c in checkins if c.role in MENTOR_ROLES and c.energy is not None},
+        "top_down": {c.pair_id for c in checkins if c.lead is not None},
         "themes": responding,
         **{f"theme:{theme}": pairs for theme, pairs in raised.items()},
         "themes_other": set().union(*rare),

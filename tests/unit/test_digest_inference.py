@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from flows.anonymity import CheckinFact, DigestInput, Figure, ReviewFact, compute_figures
 
 TAXONOMY = {"workload": "Workload", "tools": "Tools"}
+LEADS = ("junior", "shared", "senior")
 THEME_SETS = [frozenset(c) for r in range(3) for c in itertools.combinations(TAXONOMY, r)]
 
 
@@ -66,6 +67,7 @@ def programs(draw: st.DrawFn) -> Program:
                     rating=draw(st.integers(1, 5)),
                     themes=draw(st.sampled_from(THEME_SETS)),
                     energy=draw(st.integers(1, 5)) if role == "mentor" else None,
+                    lead=draw(st.none() | st.sampled_from(LEADS)),
                 )
             )
     return Program(k, tuple(tuple(m[:6]) for m in months), tuple(reviews))
@@ -120,6 +122,7 @@ QUESTIONS = [
     ("rating", [1, 2, 3, 4, 5], lambda key: key == "going"),
     ("energy", [1, 2, 3, 4, 5], lambda key: key == "energy"),
     ("themes", THEME_SETS, lambda key: key.startswith("theme")),
+    ("lead", LEADS, lambda key: key == "top_down"),
 ]
 
 
