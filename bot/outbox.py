@@ -176,8 +176,12 @@ class Dispatcher:
         elif item.attempts >= self._max_attempts:
             _fail(item, f"gave up after {item.attempts} attempts: {reason}", report)
             return
-        backoff = self._base_backoff * (2 ** max(item.attempts - 1, 0))
-        wait = max(backoff, timedelta(seconds=retry_after or 0))
+        # "Slow down, retry after N s" is an instruction, not a failure: wait exactly that.
+        # Only errors back off exponentially.
+        if retry_after:
+            wait = timedelta(seconds=retry_after)
+        else:
+            wait = self._base_backoff * (2 ** max(item.attempts - 1, 0))
         item.status, item.claimed_until = "pending", None
         item.not_before, item.last_error = now + wait, reason[:300]
         report.retried += 1
