@@ -30,6 +30,8 @@ ADMIN = "hana"
 ROSTER = Path(__file__).parent.parent / "flows" / "data" / "demo_roster.csv"
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday
 FEATURED = {"ben", "victor", "#mentoring-admins"}
+LATE_READER = "zoe"
+CIRCLE_JOINERS = {"ben", "amara", "dev"}  # junior mentors who join the monthly peer circles
 SEED = 2027
 
 CAST: dict[str, dict[str, str | list[str]]] = {
@@ -136,7 +138,7 @@ class Demo:
         self.printed = len(self.console.delivered)
 
     def _print(self, delivered: Delivered) -> None:
-        if delivered.to in FEATURED:
+        if delivered.to in FEATURED or any(f"@{f} " in f"{delivered.where} " for f in FEATURED):
             body = "\n".join(
                 "   │ " + line for line in render_message(delivered.message).splitlines()
             )
@@ -160,6 +162,15 @@ class Demo:
         replies = await self.session.press(user, label)
         self._show_replies(user, f"[{label}]", replies, show)
         return replies
+
+    async def read_cards(self, user: str, *, show: bool = False) -> None:
+        """Press "Got it" on each preparation card as it comes ("Continue" on a reminder)."""
+        if any(b.label == "Continue" for b in self.console.buttons.get(user, ())):
+            await self.press(user, "Continue", show=show)
+        while any(b.label == "Got it" for b in self.console.buttons.get(user, ())):
+            replies = await self.press(user, "Got it", show=show)
+            if not any(b.label == "Got it" for r in replies for b in _buttons(r)):
+                break
 
     def _show_replies(self, user: str, said: str, replies: list, show: bool | None) -> None:
         show = user in FEATURED or user == ADMIN if show is None else show
@@ -188,6 +199,7 @@ class Demo:
             await self.app.engine.tick()
             self.flush()
             await self.answer_checkins()
+            await self.join_circles()
 
     async def answer_checkins(self) -> None:
         for index, delivered in enumerate(self.console.delivered):
@@ -199,6 +211,15 @@ class Demo:
             self.answered.add(key)
             await self.session.press(delivered.to, "Check in privately")
             await self.session.submit(delivered.to, self.checkin_answers(delivered.to))
+
+    async def join_circles(self) -> None:
+        for index, delivered in enumerate(self.console.delivered):
+            key = f"{delivered.to}:{index}"
+            if key in self.answered or delivered.to not in CIRCLE_JOINERS:
+                continue
+            if any(b.action_id == "circle.join" for b in delivered.message.buttons):
+                self.answered.add(key)
+                await self.press(delivered.to, "Join this month's circle")
 
     def checkin_answers(self, user: str) -> dict[str, str | list[str]]:
         themes = ["great_progress", "scheduling", "workload", "power_dynamics"]
@@ -252,11 +273,18 @@ async def script(demo: Demo) -> None:
         await demo.act(user, "/mentoring join", show=False)
         await demo.submit(user, _join_answers(user, answers), show=user == "ben")
 
+    demo.chapter("Preparation: a few role cards in each DM, read before the first meeting")
+    await demo.run_until(START + timedelta(days=1, hours=5))  # each in their working hours
+    for user in CAST:
+        if user != LATE_READER:  # busy this week: her pair's introduction will wait
+            await demo.read_cards(user, show=user == "ben")
+
     demo.chapter("Matching: the admin previews, then approves")
     await demo.act(ADMIN, "/mentoring admin match 7")
     await demo.act(ADMIN, "/mentoring admin match approve")
     await engine.dispatch()
     demo.flush()
+    await demo.act(ADMIN, "/mentoring admin introduce")
 
     demo.chapter("Goals: the senior partner commits to something")
     await demo.act("victor", "goals add", show=False)
@@ -269,6 +297,12 @@ async def script(demo: Demo) -> None:
             "due": "2027-01-29",
         },
     )
+    await engine.dispatch()
+    demo.flush()
+
+    demo.chapter("A gentle reminder, then the last introduction")
+    await demo.run_until(START + timedelta(days=3, hours=5))
+    await demo.read_cards(LATE_READER, show=True)
     await engine.dispatch()
     demo.flush()
 
@@ -285,6 +319,9 @@ async def script(demo: Demo) -> None:
     name, answers = LATE_JOINER
     await demo.act(name, "/mentoring join", show=False)
     await demo.submit(name, _join_answers(name, answers), show=False)
+    await engine.dispatch()
+    demo.flush()
+    await demo.read_cards(name)
     await demo.act(ADMIN, "/mentoring admin match 8")
     await demo.act(ADMIN, "/mentoring admin match approve")
     await engine.dispatch()
@@ -304,6 +341,10 @@ async def script(demo: Demo) -> None:
         f"{PRIVATE_NOTE!r}"
     )
     print("Next: `upward shell` to try it yourself; README.md to run it in Slack.")
+
+
+def _buttons(reply: object) -> tuple:
+    return reply.message.buttons if isinstance(reply, Say) else ()
 
 
 def _join_answers(user: str, answers: dict[str, str | list[str]]) -> dict[str, str | list[str]]:

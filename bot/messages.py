@@ -144,6 +144,17 @@ class ToPair(Frozen):
     only: int | None = None
 
 
+class ToGroup(Frozen):
+    """A few people who are not a pair (a mentor circle): one group DM where the platform
+    has them, else one copy each (`only`, as for pairs), naming the others."""
+
+    kind: Literal["group"] = "group"
+    group: str
+    members: tuple[Actor, ...] = Field(min_length=2, max_length=8)
+    names: tuple[str, ...] = ()
+    only: int | None = None
+
+
 class ToChannel(Frozen):
     kind: Literal["channel"] = "channel"
     platform: str
@@ -151,15 +162,15 @@ class ToChannel(Frozen):
     channel_id: str
 
 
-Address = Annotated[ToPerson | ToPair | ToChannel, Field(discriminator="kind")]
+Address = Annotated[ToPerson | ToPair | ToGroup | ToChannel, Field(discriminator="kind")]
 
-ADDRESS: TypeAdapter[ToPerson | ToPair | ToChannel] = TypeAdapter(Address)
+ADDRESS: TypeAdapter[ToPerson | ToPair | ToGroup | ToChannel] = TypeAdapter(Address)
 
 
-def platform_of(address: ToPerson | ToPair | ToChannel) -> str:
+def platform_of(address: ToPerson | ToPair | ToGroup | ToChannel) -> str:
     if isinstance(address, ToPerson):
         return address.person.platform
-    if isinstance(address, ToPair):
+    if isinstance(address, ToPair | ToGroup):
         return address.members[0].platform
     return address.platform
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.events import ButtonAction, Command, FirstContact, FormSubmission
-from bot.messages import FormErrors, Message, Say, ShowForm, ToChannel, ToPair, ToPerson
+from bot.messages import FormErrors, Message, Say, ShowForm, ToChannel, ToGroup, ToPair, ToPerson
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Adapter(Protocol):
     capabilities: Capabilities
 
     async def deliver(
-        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+        self, address: ToPerson | ToPair | ToGroup | ToChannel, message: Message, *, key: str
     ) -> Receipt:
         """Send one message the bot started. Raise TransientDeliveryError or
         PermanentDeliveryError from bot.errors; `key` is the outbox idempotency key."""

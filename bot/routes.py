@@ -8,6 +8,7 @@ from flows import (
     admin,
     channels,
     checkins,
+    circles,
     concerns,
     data_rights,
     digests,
@@ -16,10 +17,13 @@ from flows import (
     home,
     kickoff,
     optin,
+    preparation,
     programs,
     prompts,
+    readiness,
     retention,
     reviews,
+    thanks,
 )
 from flows.matching import proposals
 
@@ -39,6 +43,8 @@ def build_router() -> Router:
     router.command("forget", data_rights.forget, "erase your data")
     router.command("concern", concerns.concern, "tell the program lead something is wrong")
     router.form("concern", concerns.submit_concern)
+    router.command("circle", circles.circle_command, "join this month's mentor circle")
+    router.button("circle.join", circles.join_button)
     router.button("forget.confirm", data_rights.confirm_forget)
     router.button("forget.cancel", data_rights.cancel_forget)
     router.button("join.open", home.join_button)
@@ -53,6 +59,13 @@ def build_router() -> Router:
     router.button("review.open", reviews.open_review)
     router.button("end.confirm", ending.confirm_end)
     router.button("end.cancel", ending.cancel_end)
+    router.button("prep.got_it", preparation.got_it)
+    router.button("prep.next", preparation.next_button)
+    router.button("readiness.open", readiness.open_answers)
+    router.form("readiness", readiness.submit_answers)
+    router.button("thanks.write", thanks.open_form)
+    router.button("thanks.share", thanks.share)
+    router.form("thanks", thanks.submit)
 
     router.admin("status", admin.admin_status, "program status and delivery failures")
     router.admin("audit", admin.admin_audit, "latest admin actions")
@@ -62,7 +75,12 @@ def build_router() -> Router:
     router.admin("channel", channels.admin_channel, "choose the channel digests go to")
     router.admin("concerns", concerns.admin_concerns, "read concerns participants raised")
     router.admin("kickoff", kickoff.admin_kickoff, "announce the kick-off to everyone")
+    router.admin("introduce", preparation.admin_introduce, "preparation counts; introduce now")
+    router.admin("readiness", readiness.admin_readiness, "an anonymous readiness pulse")
     router.form("admin.kickoff", kickoff.submit_kickoff, admin=True)
+    router.form("admin.readiness", readiness.submit_pulse, admin=True)
+    router.admin("thanks", thanks.admin_thanks, "thank everyone taking part")
+    router.form("admin.thanks", thanks.submit_admin_thanks, admin=True)
     router.form("admin.program", programs.submit_program, admin=True)
     router.button("match.approve", proposals.approve_button, admin=True)
     router.button("match.discard", proposals.discard_button, admin=True)
@@ -73,10 +91,13 @@ def due_jobs() -> list[tuple[str, DueJob]]:
     """In order: resumptions first so a returning person's prompt isn't skipped."""
     return [
         ("resume", optin.resume_due),
+        ("preparation", preparation.reminders_due),
         ("prompts", prompts.due),
         ("checkins", checkins.due),
         ("reviews", reviews.due),  # completes finished pairs before anyone is nudged
         ("nudges", goals.nudges_due),
         ("digests", digests.due),
+        ("readiness", readiness.due),
+        ("circles", circles.due),
         ("retention", retention.purge_due),
     ]

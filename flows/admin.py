@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from bot.events import Command
 from bot.messages import Fields, Heading, Say, Text, say
+from flows import preparation
 from flows.context import FlowContext
 from flows.programs import current_program
 from storage.models import ContactAddress
@@ -28,6 +29,9 @@ async def admin_status(event: Command, ctx: FlowContext) -> Say:
         pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
         waiting = await ctx.repos.participants.unpaired_pool(program.id)  # type: ignore[arg-type]
         proposal = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
+        current = [p for p in people if p.status != "left"]
+        unread = await preparation.unread(ctx, current, program)
+        prepared = sum(1 for n in unread.values() if n == 0)
         blocks.append(
             Fields(
                 items=(
@@ -45,6 +49,7 @@ async def admin_status(event: Command, ctx: FlowContext) -> Say:
                         _tally(p.status for p in pairs),
                     ),
                     ("Waiting for a match", str(len(waiting))),
+                    ("Preparation finished", f"{prepared} of {len(current)}"),
                     ("Matching proposal", "waiting for approval" if proposal else "none"),
                 )
             )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.events import Actor
-from bot.messages import Message, ToChannel, ToPair, ToPerson, platform_of
+from bot.messages import Message, ToChannel, ToGroup, ToPair, ToPerson, platform_of
 from bot.timing import next_working_time
 from storage.models import Participant
 from storage.repositories import Repositories
@@ -46,7 +46,7 @@ class FlowContext:
     async def send(
         self,
         key: str,
-        address: ToPerson | ToPair | ToChannel,
+        address: ToPerson | ToPair | ToGroup | ToChannel,
         message: Message,
         *,
         timezones: list[str] | None = None,
@@ -101,6 +101,24 @@ class FlowContext:
             queued = sent or queued
         return queued
 
+    async def send_to_group(self, key: str, members: list[Participant], message: Message) -> bool:
+        """To a few people at once (a mentor circle), in hours that suit them all where one
+        group DM is possible, else one copy each in their own hours."""
+        address = ToGroup(
+            group=key,
+            members=tuple(actor_of(m) for m in members),
+            names=tuple(m.display_name for m in members),
+        )
+        if members[0].platform not in self.policy.one_by_one:
+            timezones = [m.timezone for m in members]
+            return await self.send(key, address, message, timezones=timezones)
+        queued = False
+        for index, member in enumerate(members):
+            copy = address.model_copy(update={"only": index})
+            sent = await self.send(f"{key}:{index}", copy, message, timezones=[member.timezone])
+            queued = sent or queued
+        return queued
+
 
 def actor_of(participant: Participant) -> Actor:
     return Actor(
@@ -112,12 +130,12 @@ def to_person(participant: Participant) -> ToPerson:
     return ToPerson(person=actor_of(participant))
 
 
-def recipient_of(address: ToPerson | ToPair | ToChannel) -> str | None:
+def recipient_of(address: ToPerson | ToPair | ToGroup | ToChannel) -> str | None:
     """What pending items are filed under, so they can be cancelled when a person or pair goes."""
     if isinstance(address, ToPerson):
         return address.person.key
-    if isinstance(address, ToPair):
+    if isinstance(address, ToPair | ToGroup):
         if address.only is not None:
             return address.members[address.only].key
-        return f"pair:{address.pair_id}"
+        return f"pair:{address.pair_id}" if isinstance(address, ToPair) else address.group
     return None

@@ -12,6 +12,7 @@ import secrets
 
 from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Divider, Fields, Heading, Say, Text, say
+from flows import preparation
 from flows.context import FlowContext
 from flows.ending import end_pair
 from flows.participants import partner_in
@@ -79,7 +80,16 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
     ]
     reviews = [r for r in await ctx.repos.reviews.for_pairs(pair_ids) if r.participant_id == me.id]
     goals = await ctx.repos.goals.for_pairs(pair_ids)
+    read = (await ctx.repos.card_reads.read_by([me.id]))[me.id]  # type: ignore[list-item]
+    if read:
+        blocks.append(Text(text=f"Preparation cards read: {', '.join(sorted(read))}"))
+    for thanks in await ctx.repos.thanks.involving(me.id):  # type: ignore[arg-type]
+        way = "you wrote" if thanks.author_id == me.id else "you received"
+        blocks.append(Text(text=f"A thank-you {way}: “{ctx.repos.thanks.text(thanks)}”"))
     for pair in pairs:
+        if pair.status == "waiting":  # no name until the introduction, even here
+            blocks.append(Text(text=f"Matched on {pair.started_at:%Y-%m-%d}, not yet introduced"))
+            continue
         partner = await partner_in(ctx, pair, me)
         name = (partner.display_name if partner else "") or "a former participant"
         lines = [f"With {name}, {pair.status}, since {pair.started_at:%Y-%m-%d}"]
@@ -143,6 +153,7 @@ async def confirm_forget(event: ButtonAction, ctx: FlowContext) -> Say:
     for me in await ctx.repos.participants.everywhere(actor.platform, actor.tenant, actor.user_id):
         for pair in await ctx.repos.pairs.active_for(me.id):  # type: ignore[arg-type]
             await end_pair(ctx, pair, ended_by=me, kind="left")
+        await preparation.cancel_waiting(ctx, me)
         await ctx.repos.erasure.participant(me, tombstone=f"erased-{secrets.token_hex(8)}")
     await ctx.repos.outbox.cancel_pending_for(actor.key)
     await ctx.repos.erasure.person(actor.platform, actor.tenant, actor.user_id)

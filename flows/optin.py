@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.events import Actor, Command, FirstContact, FormSubmission
 from bot.messages import Form, FormErrors, FormField, Heading, Option, Say, ShowForm, Text, say
 from bot.timing import is_known_zone
-from flows import copy
+from flows import copy, preparation
 from flows.answers import many, one, parse_date
 from flows.context import FlowContext
 from flows.cycles import next_cycle_start
@@ -151,7 +151,9 @@ async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErro
     participant.status, participant.paused_until, participant.left_at = "active", None, None
     participant.agreed_at = participant.joined_at = ctx.now
     await ctx.repos.participants.save(participant)
-    return copy.welcome(program.name, program.anonymity_threshold)
+    await preparation.start(ctx, participant, program)
+    left = (await preparation.unread(ctx, [participant], program))[participant.id]  # type: ignore[index]
+    return copy.welcome(program.name, program.anonymity_threshold, cards=left)
 
 
 def _validate_join(
@@ -221,6 +223,7 @@ async def leave(event: Command, ctx: FlowContext) -> Say:
         return copy.not_enrolled()
     for pair, _partner in found.pairs:
         await end_pair(ctx, pair, ended_by=found.me, kind="left")
+    await preparation.cancel_waiting(ctx, found.me)
     found.me.status, found.me.left_at, found.me.priority = "left", ctx.now, False
     await ctx.repos.participants.save(found.me)
     await ctx.repos.outbox.cancel_pending_for(event.actor.key)
@@ -281,7 +284,9 @@ async def status(event: Command, ctx: FlowContext) -> Say:
         goals = await ctx.repos.goals.for_pair(pair.id)  # type: ignore[arg-type]
         done = sum(1 for g in goals if g.done_at is not None)
         lines.append(f"Goals: {len(goals) - done} open, {done} done (`/mentoring goals`)")
-    if not found.pairs:
+    preparing = await preparation.status_lines(ctx, me, program)
+    lines.extend(preparing)
+    if not found.pairs and not any(line.startswith("You've been matched") for line in preparing):
         lines.append("Not paired yet: you'll get an introduction when matching is approved.")
     return say(lines[0], Heading(text="Your mentoring"), Text(text="\n".join(lines)))
 

@@ -31,6 +31,7 @@ class ProgramSpec(BaseModel):
     mentor_capacity: int = Field(default=1, ge=1, le=5)
     anonymity_threshold: int = Field(default=5, ge=3, le=50)
     support: str = ""
+    preparation: bool = True  # role cards before the introduction
 
     @field_validator("focus")
     @classmethod
@@ -185,6 +186,8 @@ async def submit_program(event: FormSubmission, ctx: FlowContext) -> Say | FormE
         "anonymity_threshold": values.get("anonymity_threshold") or 5,
         "pilot": values.get("pilot") in ("true", "yes", "on"),
         "support": str(values.get("support") or "").strip(),
+        # Not on the form: an edit keeps what the program file chose.
+        "preparation": existing.preparation if existing else True,
     }
     try:
         spec = ProgramSpec.model_validate(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.events import ButtonAction, FormSubmission
 from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowForm, say
-from flows import copy
+from flows import copy, thanks
 from flows.answers import one
 from flows.checkins import SCALE
 from flows.context import FlowContext
@@ -100,6 +100,7 @@ async def due(ctx: FlowContext) -> int:
                 pair.status, pair.ended_at, pair.end_kind = "completed", ctx.now, "completed"
                 await ctx.repos.pairs.save(pair)
                 queued += await _ask(ctx, pair, members, "final")
+                queued += await thanks.invite(ctx, pair, members)
             elif ctx.now >= cycle_end(pair, program, midpoint_cycle(pair, program)):
                 queued += await _ask(ctx, pair, members, "midpoint")
         if program.pilot:

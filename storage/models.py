@@ -54,6 +54,8 @@ class Program(SQLModel, table=True):
     mentor_capacity: int = 1
     anonymity_threshold: int = 5
     support: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # Pairs are introduced only once both partners have read their role preparation.
+    preparation: bool = True
     active: bool = True
     created_at: datetime = _ts(nullable=False, default=utcnow)
 
@@ -134,11 +136,22 @@ class Pair(SQLModel, table=True):
     two_way: bool = False
     explanation: str = Field(sa_column=Column(Text, nullable=False))
     shared_topics: list[str] = _json()
-    status: str = Field(default="active", max_length=12)  # active | ended | completed
+    # waiting (approved, not introduced until both are prepared) | active | ended | completed
+    status: str = Field(default="active", max_length=12)
     started_at: datetime = _ts(nullable=False)
     ended_at: datetime | None = _ts(nullable=True)
     # Neutral on purpose: never records which partner ended it or why.
     end_kind: str | None = Field(default=None, max_length=20)
+
+
+class CardRead(SQLModel, table=True):
+    """A preparation card a participant marked "got it" (see flows/data/preparation.yaml)."""
+
+    __table_args__ = (UniqueConstraint("participant_id", "card_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    card_id: str = Field(max_length=80)
+    read_at: datetime = _ts(nullable=False)
 
 
 class PairPrompt(SQLModel, table=True):
@@ -292,3 +305,83 @@ class AdminChannel(SQLModel, table=True):
     channel_id: str = Field(max_length=200)
     added_by: str = Field(max_length=240)
     added_at: datetime = _ts(nullable=False)
+
+
+class ReadinessPulse(SQLModel, table=True):
+    """An anonymous readiness pulse sent to a pilot group before enrolment opens."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int | None = Field(default=None, foreign_key="program.id")
+    platform: str = Field(max_length=20)
+    tenant: str = Field(max_length=100)
+    created_by: str = Field(max_length=240)
+    created_at: datetime = _ts(nullable=False)
+    closes_at: datetime = _ts(nullable=False)
+    k: int = 5
+    published_at: datetime | None = _ts(nullable=True)
+
+
+class ReadinessInvite(SQLModel, table=True):
+    """Who was asked and whether they answered: never what they answered."""
+
+    __table_args__ = (UniqueConstraint("pulse_id", "platform", "tenant", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pulse_id: int = Field(foreign_key="readinesspulse.id", index=True)
+    platform: str = Field(max_length=20)
+    tenant: str = Field(max_length=100)
+    user_id: str = Field(max_length=200)
+    answered: bool = False
+
+
+class ReadinessTally(SQLModel, table=True):
+    """How many people gave each answer: the only record of what was answered."""
+
+    __table_args__ = (UniqueConstraint("pulse_id", "question", "answer"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pulse_id: int = Field(foreign_key="readinesspulse.id", index=True)
+    question: str = Field(max_length=40)
+    answer: str = Field(max_length=20)
+    count: int = 0
+
+
+class ThankYou(SQLModel, table=True):
+    """A thank-you written at the end of a pairing, to the partner who mentored. Sealed like
+    other free text; the recipient alone decides whether it is shared further."""
+
+    __table_args__ = (UniqueConstraint("pair_id", "author_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    author_id: int = Field(foreign_key="participant.id")
+    recipient_id: int = Field(foreign_key="participant.id", index=True)
+    text_enc: str = Field(sa_column=Column(Text, nullable=False))
+    written_at: datetime = _ts(nullable=False)
+    shared_at: datetime | None = _ts(nullable=True)
+
+    @property
+    def text_context(self) -> str:
+        return f"thanks.text:{self.id}"
+
+
+class CircleRound(SQLModel, table=True):
+    """A month's mentor circles for a program: invited once, formed once (across replicas,
+    the unique constraint and conditional updates decide)."""
+
+    __table_args__ = (UniqueConstraint("program_id", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id")
+    period: str = Field(max_length=7)  # YYYY-MM
+    invited_at: datetime = _ts(nullable=False)
+    formed_at: datetime | None = _ts(nullable=True)
+
+
+class CircleMember(SQLModel, table=True):
+    """A junior mentor who opted into a month's peer circle; `circle` is the group they were
+    put in when the circles formed (0: nobody else joined that month)."""
+
+    __table_args__ = (UniqueConstraint("program_id", "period", "participant_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    period: str = Field(max_length=7)  # YYYY-MM
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    joined_at: datetime = _ts(nullable=False)
+    circle: int | None = None

@@ -28,10 +28,35 @@ JOIN_DEFAULTS: dict[str, str | list[str]] = {
 }
 
 
-async def join(session: ConsoleSession, user: str, **answers: str | list[str]) -> list:
+async def join(
+    session: ConsoleSession, user: str, *, prepare: bool = True, **answers: str | list[str]
+) -> list:
+    """Opt in through the form; with `prepare`, also read the role cards that arrive."""
     replies = await session.say(user, "/mentoring join")
     assert any(isinstance(r, ShowForm) for r in replies), replies
-    return await session.submit(user, {**JOIN_DEFAULTS, **answers})
+    replies = await session.submit(user, {**JOIN_DEFAULTS, **answers})
+    if prepare:
+        await read_cards(session, user)
+    return replies
+
+
+async def read_cards(session: ConsoleSession, user: str) -> int:
+    """Press "Got it" on each preparation card in turn; how many were read."""
+    session.adapter.buttons.pop(user, None)  # only a card that arrives now counts
+    await session.engine.dispatch()
+    read = 0
+    pending = any(b.label == "Got it" for b in session.adapter.buttons.get(user, ()))
+    while pending:
+        replies = await session.press(user, "Got it")
+        assert "Already noted" not in text_of(replies), replies
+        read += 1
+        pending = any(
+            b.label == "Got it" for r in replies if isinstance(r, Say) for b in r.message.buttons
+        )
+    # Out of the way, so tests about later messages see only those.
+    delivered = session.adapter.delivered
+    delivered[:] = [d for d in delivered if not d.message.summary.startswith("Preparation ")]
+    return read
 
 
 async def roster(app, csv_text: str) -> None:

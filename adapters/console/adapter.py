@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.console.render import render_message
-from bot.messages import Button, Message, ToChannel, ToPair, ToPerson
+from bot.messages import Button, Message, ToChannel, ToGroup, ToPair, ToPerson
 from bot.ports import Capabilities, Receipt
 
 
@@ -29,11 +29,11 @@ class ConsoleAdapter:
     buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
 
     async def deliver(
-        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+        self, address: ToPerson | ToPair | ToGroup | ToChannel, message: Message, *, key: str
     ) -> Receipt:
         if isinstance(address, ToPerson):
             self._show([address.person.user_id], f"DM to @{address.person.user_id}", message)
-        elif isinstance(address, ToPair):
+        elif isinstance(address, ToPair | ToGroup):
             users = [m.user_id for m in address.members]
             self._show(users, "group DM: " + " + ".join(f"@{u}" for u in users), message)
         else:

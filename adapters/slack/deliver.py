@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.pacing import Pacer
 from adapters.slack.render import render_message
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
-from bot.messages import Message, ToChannel, ToPair, ToPerson
+from bot.messages import Message, ToChannel, ToGroup, ToPair, ToPerson
 from bot.ports import Capabilities, Receipt
 
 PERMANENT_ERRORS = frozenset(
@@ -57,12 +57,12 @@ class SlackDelivery:
         self._group_dms: dict[frozenset[str], str] = {}  # conversations.open is Tier 3
 
     async def deliver(
-        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+        self, address: ToPerson | ToPair | ToGroup | ToChannel, message: Message, *, key: str
     ) -> Receipt:
         return await self._deliver(address, message, key, already={})
 
     async def reconcile(
-        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+        self, address: ToPerson | ToPair | ToGroup | ToChannel, message: Message, *, key: str
     ) -> Receipt:
         """After a dispatcher died mid-send: each page carries the outbox key in its
         metadata, so the pages Slack already has are found in the conversation's recent
@@ -85,7 +85,7 @@ class SlackDelivery:
 
     async def _deliver(
         self,
-        address: ToPerson | ToPair | ToChannel,
+        address: ToPerson | ToPair | ToGroup | ToChannel,
         message: Message,
         key: str,
         *,
@@ -102,7 +102,7 @@ class SlackDelivery:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientDeliveryError(f"network: {type(exc).__name__}") from None
 
-    async def _conversation(self, address: ToPerson | ToPair | ToChannel) -> str:
+    async def _conversation(self, address: ToPerson | ToPair | ToGroup | ToChannel) -> str:
         """A conversation id history can be read from (a DM is addressed by user id)."""
         channel = await self._channel(address)
         if isinstance(address, ToPerson):
@@ -110,10 +110,10 @@ class SlackDelivery:
             return str(response["channel"]["id"])
         return channel
 
-    async def _channel(self, address: ToPerson | ToPair | ToChannel) -> str:
+    async def _channel(self, address: ToPerson | ToPair | ToGroup | ToChannel) -> str:
         if isinstance(address, ToPerson):
             return address.person.user_id  # chat.postMessage to a user id posts in the bot's DM
-        if isinstance(address, ToPair):
+        if isinstance(address, ToPair | ToGroup):
             members = frozenset(member.user_id for member in address.members)
             if members not in self._group_dms:
                 response = await self._client.conversations_open(users=",".join(sorted(members)))

@@ -21,7 +21,7 @@ from adapters.teams.parse import PLATFORM
 from adapters.teams.render import render_message
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.events import Actor
-from bot.messages import Message, ToChannel, ToPair, ToPerson
+from bot.messages import Message, ToChannel, ToGroup, ToPair, ToPerson
 from bot.ports import Capabilities, ContactBook, Receipt
 
 GONE = frozenset({403, 404})
@@ -52,10 +52,12 @@ class TeamsDelivery:
         self._pacer = Pacer(pacing_seconds, overall_rate)
 
     async def deliver(
-        self, address: ToPerson | ToPair | ToChannel, message: Message, *, key: str
+        self, address: ToPerson | ToPair | ToGroup | ToChannel, message: Message, *, key: str
     ) -> Receipt:
         if isinstance(address, ToPair):
             return await self._to_pair(address, message)
+        if isinstance(address, ToGroup):
+            return await self._to_group(address, message)
         if isinstance(address, ToPerson):
             return await self._to_person(address.person, message)
         reference = await self._contacts.find(PLATFORM, address.tenant, address.channel_id)
@@ -82,6 +84,16 @@ class TeamsDelivery:
         for index in members:
             other = address.names[1 - index] or "your partner"
             context = f"Your mentoring pair with {other}"
+            receipt = await self._to_person(address.members[index], message, context)
+        return receipt
+
+    async def _to_group(self, address: ToGroup, message: Message) -> Receipt:
+        """Bots can't start group chats in Teams: each member's copy names the others."""
+        members = [address.only] if address.only is not None else range(len(address.members))
+        receipt = Receipt()
+        for index in members:
+            others = [n for i, n in enumerate(address.names) if i != index and n]
+            context = "With " + ", ".join(others) if others else ""
             receipt = await self._to_person(address.members[index], message, context)
         return receipt
 

@@ -101,15 +101,22 @@ def who_sees_what_blocks() -> tuple[Heading, Fields]:
     return Heading(text="Who can see what"), Fields(items=WHO_SEES_WHAT)
 
 
-def welcome(program_name: str, k: int) -> Say:
+def welcome(program_name: str, k: int, *, cards: int = 0) -> Say:
     summary = f"Welcome to {program_name}! You're in."
+    preparation = (
+        f"First, a short preparation for your role arrives in your messages: {cards} cards, "
+        "about a minute each. Your introduction waits until you and your partner have both "
+        "read yours. "
+        if cards
+        else ""
+    )
     return say(
         summary,
         Heading(text=summary),
         Text(
-            text="Next: an admin runs matching and you'll get an introduction to your partner, "
-            "with why you were matched. In the meantime, `/mentoring status` shows where "
-            "things stand."
+            text=f"{preparation}Next: an admin runs matching and you'll get an introduction to "
+            "your partner, with why you were matched. In the meantime, `/mentoring status` "
+            "shows where things stand."
         ),
         *who_sees_what_blocks(),
         Text(text=f"(k = {k}: admins see no figure covering fewer than {k} pairs.)"),
@@ -129,6 +136,13 @@ def pair_ended() -> Message:
         "Your mentoring pairing has come to an end.",
         "This happens in every program and it's nobody's fault. You'll be first in line "
         "at the next matching round; `/mentoring status` shows where things stand.",
+    )
+
+
+def match_cancelled() -> Message:
+    return notice(
+        "The match lined up for you couldn't go ahead, and nobody is at fault.",
+        "You'll be first in line at the next matching round; nothing for you to do.",
     )
 
 

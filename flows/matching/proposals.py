@@ -8,7 +8,7 @@ import logging
 
 from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Heading, Say, Text, say
-from flows import copy
+from flows import copy, preparation
 from flows.context import FlowContext
 from flows.intros import introduce
 from flows.matching.solver import Candidate, Match, solve
@@ -196,13 +196,14 @@ async def approve(ctx: FlowContext, program: Program) -> Say:
         return say("There is no proposal to approve. Run `admin match` first.")
     # Re-checked now: people may have left, paused or been paired since the preview.
     spare = await available(ctx, program)
-    introduced, left_out = 0, set(match_round.unmatched)
+    introduced, waiting, left_out = 0, 0, set(match_round.unmatched)
     for proposal in await ctx.repos.pairs.proposals(match_round.id):  # type: ignore[arg-type]
         mentor, _ = spare.get(proposal.mentor_id, (None, 0))
         mentee, _ = spare.get(proposal.mentee_id, (None, 0))
         if proposal.dropped or mentor is None or mentee is None:
             left_out.update({proposal.mentor_id, proposal.mentee_id})
             continue
+        ready = not any((await preparation.unread(ctx, [mentor, mentee], program)).values())
         pair = await ctx.repos.pairs.save(
             Pair(
                 program_id=program.id,  # type: ignore[arg-type]
@@ -211,6 +212,7 @@ async def approve(ctx: FlowContext, program: Program) -> Say:
                 two_way=proposal.two_way,
                 explanation=proposal.explanation,
                 shared_topics=proposal.shared_topics,
+                status="active" if ready else "waiting",
                 started_at=ctx.now,
             )
         )
@@ -223,15 +225,24 @@ async def approve(ctx: FlowContext, program: Program) -> Say:
                 spare[person_id] = (person, room - 1)  # type: ignore[index]
             else:
                 spare.pop(person_id)  # type: ignore[arg-type]
-        await introduce(ctx, pair, mentor, mentee, program)
-        introduced += 1
+        if ready:
+            await introduce(ctx, pair, mentor, mentee, program)
+            introduced += 1
+        else:
+            waiting += 1
     unmatched = await _tell_unmatched(ctx, match_round, left_out)
     match_round.status, match_round.decided_at = "approved", ctx.now
     people = "person" if unmatched == 1 else "people"
+    later = (
+        f" {waiting} {'pair' if waiting == 1 else 'pairs'} will be introduced as soon as both "
+        "partners have finished their preparation (`admin introduce` shows counts and can "
+        "override)."
+        if waiting
+        else ""
+    )
     return say(
         f"Approved: {introduced} {'pair' if introduced == 1 else 'pairs'} introduced; "
-        f"{unmatched} {people} told kindly that "
-        "they'll go first next round."
+        f"{unmatched} {people} told kindly that they'll go first next round.{later}"
     )
 
 
@@ -241,7 +252,7 @@ async def _tell_unmatched(ctx: FlowContext, match_round: MatchRound, ids: set[in
         participant = await ctx.repos.participants.get(participant_id)
         if participant is None or participant.status != "active":
             continue
-        if await ctx.repos.pairs.active_for(participant_id):
+        if await ctx.repos.pairs.active_for(participant_id, statuses=("active", "waiting")):
             continue
         participant.priority = True
         await ctx.repos.participants.save(participant)

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.crypto import Cipher
 from storage.repositories.activity import CheckIns, Goals, PairPrompts, Reviews
 from storage.repositories.audit import Audit
+from storage.repositories.circles import Circles
 from storage.repositories.concerns import Concerns
 from storage.repositories.contacts import AdminChannels, Contacts
 from storage.repositories.digests import Digests
@@ -18,7 +19,10 @@ from storage.repositories.outbox import Outbox
 from storage.repositories.pairs import Pairs
 from storage.repositories.participants import Participants
 from storage.repositories.people import People
+from storage.repositories.preparation import CardReads
 from storage.repositories.programs import Programs
+from storage.repositories.readiness import Readiness
+from storage.repositories.thanks import Thanks
 
 
 @dataclass
@@ -44,6 +48,10 @@ class Repositories:
         self.admin_channels = AdminChannels(s)
         self.erasure = Erasure(s)
         self.concerns = Concerns(s, self.cipher)
+        self.card_reads = CardReads(s)
+        self.readiness = Readiness(s)
+        self.thanks = Thanks(s, self.cipher)
+        self.circles = Circles(s)
 
     async def flush(self) -> None:
         await self.session.flush()

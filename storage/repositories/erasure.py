@@ -5,7 +5,18 @@ from __future__ import annotations
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import CheckIn, Concern, ContactAddress, Goal, Participant, Person, Review
+from storage.models import (
+    CardRead,
+    CheckIn,
+    CircleMember,
+    Concern,
+    ContactAddress,
+    Goal,
+    Participant,
+    Person,
+    Review,
+    ThankYou,
+)
 
 
 class Erasure:
@@ -20,6 +31,10 @@ class Erasure:
         await self._s.exec(delete(Review).where(col(Review.participant_id) == pid))
         await self._s.exec(delete(Goal).where(col(Goal.owner_id) == pid))
         await self._s.exec(delete(Concern).where(col(Concern.author_id) == pid))
+        await self._s.exec(delete(CardRead).where(col(CardRead.participant_id) == pid))
+        await self._s.exec(delete(CircleMember).where(col(CircleMember.participant_id) == pid))
+        mine = (col(ThankYou.author_id) == pid) | (col(ThankYou.recipient_id) == pid)
+        await self._s.exec(delete(ThankYou).where(mine))
         participant.user_id, participant.display_name = tombstone, ""
         participant.offers, participant.wants, participant.off_limits = [], [], []
         participant.exclusions_enc, participant.timezone = None, "UTC"

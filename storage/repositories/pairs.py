@@ -16,11 +16,13 @@ class Pairs:
     async def get(self, pair_id: int) -> Pair | None:
         return await self._s.get(Pair, pair_id)
 
-    async def active_for(self, participant_id: int) -> list[Pair]:
+    async def active_for(
+        self, participant_id: int, statuses: tuple[str, ...] = ("active",)
+    ) -> list[Pair]:
         query = (
             select(Pair)
             .where(
-                Pair.status == "active",
+                col(Pair.status).in_(statuses),
                 or_(Pair.mentor_id == participant_id, Pair.mentee_id == participant_id),
             )
             .order_by(Pair.id)
@@ -42,6 +44,31 @@ class Pairs:
             query = query.where(Pair.program_id == program_id)
         return list((await self._s.exec(query)).all())
 
+    async def waiting(self, program_id: int) -> list[Pair]:
+        """Approved pairs not introduced yet (a partner is still preparing)."""
+        query = select(Pair).where(Pair.program_id == program_id, Pair.status == "waiting")
+        return list((await self._s.exec(query.order_by(Pair.id))).all())
+
+    async def introduce_if_waiting(self, pair: Pair, *, at: datetime) -> bool:
+        """Waiting → active, once: of two concurrent "got it" clicks only one introduces.
+        The pair's calendar starts at its introduction."""
+        return await self._move(pair, "waiting", status="active", started_at=at)
+
+    async def cancel_if_waiting(self, pair: Pair, *, at: datetime) -> bool:
+        return await self._move(pair, "waiting", status="ended", ended_at=at, end_kind="cancelled")
+
+    async def _move(self, pair: Pair, expected: str, **values: object) -> bool:
+        statement = (
+            update(Pair)
+            .where(col(Pair.id) == pair.id, col(Pair.status) == expected)
+            .values(**values)
+        )
+        result = await self._s.exec(statement)  # type: ignore[call-overload]
+        if not result.rowcount:
+            return False
+        await self._s.refresh(pair)
+        return True
+
     async def in_program(self, program_id: int) -> list[Pair]:
         query = select(Pair).where(Pair.program_id == program_id).order_by(Pair.id)
         return list((await self._s.exec(query)).all())
@@ -61,16 +88,7 @@ class Pairs:
     async def end_if_active(self, pair: Pair, *, at: datetime, kind: str) -> bool:
         """End the pair unless something else already did: the conditional update is the
         lock, so of two concurrent requests exactly one ends it."""
-        statement = (
-            update(Pair)
-            .where(col(Pair.id) == pair.id, col(Pair.status) == "active")
-            .values(status="ended", ended_at=at, end_kind=kind)
-        )
-        result = await self._s.exec(statement)  # type: ignore[call-overload]
-        if not result.rowcount:
-            return False
-        await self._s.refresh(pair)
-        return True
+        return await self._move(pair, "active", status="ended", ended_at=at, end_kind=kind)
 
     async def save(self, pair: Pair) -> Pair:
         self._s.add(pair)

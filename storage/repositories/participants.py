@@ -68,9 +68,11 @@ class Participants:
         return [p for p, load in await self.pool_with_load(program_id) if load == 0]
 
     async def pool_with_load(self, program_id: int) -> list[tuple[Participant, int]]:
-        """Active participants with how many active pairs each is in."""
+        """Active participants with how many current pairs (active or waiting for their
+        introduction) each is in."""
         people = await self.in_program(program_id, statuses=("active",))
-        pairs = (await self._s.exec(select(Pair).where(Pair.status == "active"))).all()
+        current = col(Pair.status).in_(("active", "waiting"))
+        pairs = (await self._s.exec(select(Pair).where(current))).all()
         load: dict[int, int] = {}
         for pair in pairs:
             for member in (pair.mentor_id, pair.mentee_id):

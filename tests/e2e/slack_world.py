@@ -138,6 +138,31 @@ class SlackWorld:
         assert response.status == 200
         return trigger
 
+    async def read_cards(self, user: str) -> None:
+        """Press "Got it" on each preparation card as it arrives in the user's DM."""
+        await self.app.engine.dispatch()
+        pressed: set[str] = set()
+
+        def unread() -> list[dict]:
+            return [
+                b
+                for m in self.messages_to(user)
+                for b in buttons(m)
+                if b["action_id"] == "prep.got_it" and b["value"] not in pressed
+            ]
+
+        def prepared() -> bool:
+            return any(
+                m.get("text", "").startswith("You're prepared") for m in self.messages_to(user)
+            )
+
+        await until(lambda: bool(unread()) or prepared())
+        while not prepared():
+            button = unread()[0]
+            pressed.add(button["value"])
+            await self.press(user, button)
+            await until(lambda: bool(unread()) or prepared())
+
     async def event(self, event: dict, event_id: str, *, retry: int | None = None) -> Any:
         body = json.dumps(event_body(event, team_id=TEAM, event_id=event_id))
         headers = (

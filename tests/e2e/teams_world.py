@@ -166,6 +166,16 @@ class TeamsWorld:
         activity = self.activity(member, value=value, reply_to=form["id"])
         return await self.post(activity)
 
+    async def read_cards(self, member: Member) -> None:
+        """Press "Got it" on each preparation card as it arrives in the member's chat."""
+        await self.app.engine.dispatch()
+        for _ in range(20):
+            if "You're prepared" in self.texts_to(member.chat):
+                return
+            response = await self.press(member, "Got it")
+            assert response.status in (200, 201), await response.text()
+        raise AssertionError(f"{member.handle} never finished the preparation")
+
     async def press(self, member: Member, label_start: str) -> Any:
         """Press a button on the latest card in the member's chat that has one."""
         for card in reversed(self.cards_to(member)):

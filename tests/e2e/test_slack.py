@@ -90,6 +90,7 @@ async def join(world: SlackWorld, user: str, **answers) -> None:  # type: ignore
     modal = await world.opened_modal(trigger)
     response = await world.submit(user, modal, {**JOIN, **answers})
     assert response.status == 200 and await response.text() == ""  # the modal closes
+    await world.read_cards(user)
 
 
 # --- the whole program ---------------------------------------------------------------------

@@ -96,6 +96,7 @@ async def join(world: TeamsWorld, member: Member, **answers) -> None:  # type: i
     form = world.last_form(member)
     response = await world.submit(member, form, {**JOIN, **answers})
     assert response.status in (200, 201), await response.text()
+    await world.read_cards(member)
 
 
 # --- the whole program ---------------------------------------------------------------------
@@ -459,3 +460,30 @@ async def test_leak_sweep_no_note_anywhere_but_its_authors_own_chat(
     )
     assert on_disk and not any(m.encode() in on_disk for m in markers.values())
     assert key.encode() not in on_disk
+
+
+async def test_a_mentor_circle_reaches_each_mentor_one_to_one_naming_the_others(
+    world: TeamsWorld,
+) -> None:
+    """Bots can't start group chats in Teams: each circle member gets a copy in their own
+    chat, naming the others; no senior partner hears of it."""
+    for member in MENTORS:
+        await join(world, member)
+    for member in MENTEES:
+        await join(world, member, role="mentee", offers=["career_growth"], wants=["ai_tools"])
+    await world.install(ADMIN)
+    await world.say(ADMIN, "admin match 3")
+    await world.press(ADMIN, "Approve")
+    await world.app.engine.tick()
+    for member in MENTORS:
+        await world.press(member, "Join this month's circle")
+        assert "You're in this month's mentor circle" in world.texts_to(member.chat)
+    world.clock.advance(timedelta(days=4))  # Friday the 8th: circles form
+    await world.app.engine.tick()
+    for member in MENTORS:
+        chat = world.texts_to(member.chat)
+        assert "Your mentor circle" in chat
+        others = [m.name for m in MENTORS if m is not member]
+        assert all(name in chat for name in others), chat
+    for member in MENTEES:
+        assert "mentor circle" not in world.texts_to(member.chat)

@@ -1,0 +1,316 @@
+"""Role preparation before the first meeting, and the introduction that waits for it.
+
+After opting in, each person reads a few short cards in their DM (words in
+`data/preparation.yaml`), each with a "Got it" button. An approved pair is introduced only
+once both partners have read theirs, or when an admin overrides it; whoever hasn't
+finished gets a gentle reminder, and admins only ever see counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from bot.events import ButtonAction, Command
+from bot.messages import Actions, Button, Heading, Message, Say, Text, say
+from flows import copy
+from flows.context import FlowContext
+from flows.intros import introduce
+from flows.participants import pair_members, parse_id
+from flows.programs import current_program
+from storage.models import Pair, Participant, Program
+
+LIBRARY = Path(__file__).parent / "data" / "preparation.yaml"
+ROLES = ("mentor", "mentee", "two_way")
+# Gentle reminders to whoever hasn't finished, counted from the pair's approval.
+REMINDERS = (timedelta(days=2), timedelta(days=7))
+
+
+@dataclass(frozen=True)
+class Card:
+    id: str
+    roles: frozenset[str]
+    title: str
+    text: str
+
+
+@cache
+def library(path: Path = LIBRARY) -> tuple[Card, ...]:
+    entries = yaml.safe_load(path.read_text())["cards"]
+    return tuple(
+        Card(e["id"], frozenset(e["for"]), e["title"].strip(), " ".join(e["text"].split()))
+        for e in entries
+    )
+
+
+def cards_for(role: str) -> tuple[Card, ...]:
+    return tuple(card for card in library() if role in card.roles)
+
+
+def next_card(role: str, read: set[str]) -> Card | None:
+    return next((card for card in cards_for(role) if card.id not in read), None)
+
+
+def card_message(participant: Participant, card: Card) -> Message:
+    cards = cards_for(participant.role)
+    position = cards.index(card) + 1
+    title = f"Preparation {position} of {len(cards)}: {card.title}"
+    return Message(
+        summary=title,
+        blocks=(
+            Heading(text=title),
+            Text(text=card.text),
+            Actions(
+                buttons=(
+                    Button(
+                        action_id="prep.got_it",
+                        label="Got it",
+                        value=f"{participant.id}:{card.id}",
+                        style="primary",
+                    ),
+                )
+            ),
+        ),
+    )
+
+
+async def unread(ctx: FlowContext, people: list[Participant], program: Program) -> dict[int, int]:
+    """How many cards each person still has to read (0 for everyone if the program doesn't
+    ask for preparation)."""
+    if not program.preparation:
+        return {p.id: 0 for p in people}  # type: ignore[misc]
+    read = await ctx.repos.card_reads.read_by(p.id for p in people)  # type: ignore[misc]
+    return {
+        p.id: sum(1 for c in cards_for(p.role) if c.id not in read[p.id])  # type: ignore[index]
+        for p in people
+    }  # type: ignore[misc]
+
+
+async def start(ctx: FlowContext, participant: Participant, program: Program) -> bool:
+    """Queue the first unread card to a person who has just joined; False if there is
+    nothing to read. Keyed by the join, so someone who comes back starts where they left."""
+    if not program.preparation:
+        return False
+    read = (await ctx.repos.card_reads.read_by([participant.id]))[participant.id]  # type: ignore[list-item]
+    card = next_card(participant.role, read)
+    if card is None:
+        return False
+    joined = int(participant.joined_at.timestamp())
+    return bool(
+        await ctx.send_to(
+            f"prep:{participant.id}:{joined}:{card.id}",
+            participant,
+            card_message(participant, card),
+        )
+    )
+
+
+async def got_it(event: ButtonAction, ctx: FlowContext) -> Say:
+    """A card read: the next one as the answer, or, after the last, the introduction of any
+    pair that was waiting for it."""
+    participant_id, _, card_id = event.value.partition(":")
+    me = await _own_participant(ctx, event, participant_id)
+    if me is None:
+        return say("That button isn't for you, or it has expired. Nothing changed.")
+    if card_id not in {c.id for c in cards_for(me.role)}:
+        return await _continue(ctx, me, prefix="That card is no longer part of your preparation.")
+    fresh = await ctx.repos.card_reads.record(me.id, card_id, ctx.now)  # type: ignore[arg-type]
+    if not fresh:
+        return say("Already noted: that card is read.")
+    return await _continue(ctx, me)
+
+
+async def next_button(event: ButtonAction, ctx: FlowContext) -> Say:
+    """ "Continue" on a reminder: the first card still unread."""
+    me = await _own_participant(ctx, event, event.value)
+    if me is None:
+        return say("That button isn't for you, or it has expired. Nothing changed.")
+    return await _continue(ctx, me)
+
+
+async def _continue(ctx: FlowContext, me: Participant, prefix: str = "") -> Say:
+    read = (await ctx.repos.card_reads.read_by([me.id]))[me.id]  # type: ignore[list-item]
+    card = next_card(me.role, read)
+    if card is not None:
+        message = card_message(me, card)
+        if prefix:
+            message = Message(summary=message.summary, blocks=(Text(text=prefix), *message.blocks))
+        return Say(message=message)
+    introduced = await introduce_ready_pairs(ctx, me)
+    waiting = await ctx.repos.pairs.active_for(me.id, statuses=("waiting",))  # type: ignore[arg-type]
+    if introduced:
+        after = "Your introduction is on its way."
+    elif waiting:
+        after = "Your introduction arrives as soon as your partner is ready too."
+    else:
+        after = "Your introduction arrives once matching is approved."
+    return say(
+        "You're prepared: thank you.",
+        Text(text=f"You're prepared: thank you. {after}"),
+        Text(text="The cards stay here in your messages if you want to look back at them."),
+    )
+
+
+async def _own_participant(
+    ctx: FlowContext, event: ButtonAction, participant_id: str
+) -> Participant | None:
+    """The participant a button names, only if the person pressing it is that participant."""
+    number = parse_id(participant_id)
+    me = await ctx.repos.participants.get(number) if number else None
+    if me is None or me.status == "left":
+        return None
+    actor = event.actor
+    if (me.platform, me.tenant, me.user_id) != (actor.platform, actor.tenant, actor.user_id):
+        return None
+    return me
+
+
+async def introduce_ready_pairs(ctx: FlowContext, participant: Participant) -> int:
+    """Introduce each of this person's waiting pairs whose two partners are both ready."""
+    introduced = 0
+    for pair in await ctx.repos.pairs.active_for(participant.id, statuses=("waiting",)):  # type: ignore[arg-type]
+        program = await ctx.repos.programs.get(pair.program_id)
+        mentor, mentee = await pair_members(ctx, pair)
+        if program is None or any((await unread(ctx, [mentor, mentee], program)).values()):
+            continue
+        introduced += await introduce_now(ctx, pair, program)
+    return introduced
+
+
+async def introduce_now(ctx: FlowContext, pair: Pair, program: Program) -> bool:
+    if not await ctx.repos.pairs.introduce_if_waiting(pair, at=ctx.now):
+        return False
+    mentor, mentee = await pair_members(ctx, pair)
+    await introduce(ctx, pair, mentor, mentee, program)
+    return True
+
+
+async def cancel_waiting(ctx: FlowContext, participant: Participant) -> None:
+    """Someone who leaves before their introduction: the pair never starts, and the other
+    person, who was never told who it was, goes first next round."""
+    for pair in await ctx.repos.pairs.active_for(participant.id, statuses=("waiting",)):  # type: ignore[arg-type]
+        if not await ctx.repos.pairs.cancel_if_waiting(pair, at=ctx.now):
+            continue
+        for member in await pair_members(ctx, pair):
+            if member.id == participant.id or member.status == "left":
+                continue
+            member.priority = True
+            await ctx.repos.participants.save(member)
+            await ctx.send_to(
+                f"match-cancelled:{pair.id}:{member.id}", member, copy.match_cancelled()
+            )
+
+
+# --- the tick: reminders ----------------------------------------------------------------
+
+
+async def reminders_due(ctx: FlowContext) -> int:
+    """Tick job: whoever is holding up their pair's introduction gets a gentle reminder,
+    two days and a week after approval. It never says that the partner is waiting."""
+    queued = 0
+    for program in await ctx.repos.programs.active():
+        for pair in await ctx.repos.pairs.waiting(program.id):  # type: ignore[arg-type]
+            passed = [
+                n for n, after in enumerate(REMINDERS, 1) if ctx.now >= pair.started_at + after
+            ]
+            if not passed:
+                continue
+            members = [m for m in await pair_members(ctx, pair) if m.status == "active"]
+            left = await unread(ctx, members, program)
+            for member in members:
+                if left[member.id]:  # type: ignore[index]
+                    # Only the latest reminder due: a late tick never sends a burst.
+                    queued += await ctx.send_to(
+                        f"prep-reminder:{pair.id}:{member.id}:{passed[-1]}",
+                        member,
+                        _reminder(member, left[member.id]),  # type: ignore[index]
+                    )
+    return queued
+
+
+def _reminder(member: Participant, left: int) -> Message:
+    cards = "card" if left == 1 else "cards"
+    return copy.notice(
+        "You've been matched: your introduction is ready to go.",
+        f"It's waiting for your preparation: {left} short {cards} left, about a minute each.",
+        buttons=(
+            Button(action_id="prep.next", label="Continue", value=str(member.id), style="primary"),
+        ),
+    )
+
+
+# --- admins: counts, and the override ------------------------------------------------------
+
+
+async def admin_introduce(event: Command, ctx: FlowContext) -> Say:
+    """`admin introduce` (counts), `admin introduce all`, `admin introduce @someone`."""
+    program = await current_program(ctx)
+    if program is None:
+        return copy.no_program()
+    waiting = await ctx.repos.pairs.waiting(program.id)  # type: ignore[arg-type]
+    target = " ".join(event.args).strip()
+    if not target:
+        return await preparation_counts(ctx, program, waiting)
+    if target.lower() != "all":
+        wanted = _person_ref(target)
+        chosen = []
+        for pair in waiting:
+            names = {
+                value.lower()
+                for member in await pair_members(ctx, pair)
+                for value in (member.user_id, member.display_name)
+            }
+            if wanted in names:
+                chosen.append(pair)
+        if not chosen:
+            return say(
+                f"{target} is not in a pair waiting for its introduction. Nothing changed. "
+                "`admin introduce` shows the counts."
+            )
+        waiting = chosen
+    introduced = sum([await introduce_now(ctx, pair, program) for pair in waiting])
+    noun = "pair" if introduced == 1 else "pairs"
+    return say(f"Introduced {introduced} {noun} without waiting for their preparation.")
+
+
+async def preparation_counts(ctx: FlowContext, program: Program, waiting: list[Pair]) -> Say:
+    people = await ctx.repos.participants.in_program(program.id, statuses=("active", "paused"))  # type: ignore[arg-type]
+    left = await unread(ctx, people, program)
+    done = sum(1 for n in left.values() if n == 0)
+    summary = f"Preparation: {done} of {len(people)} participants have finished."
+    return say(
+        summary,
+        Heading(text="Preparation"),
+        Text(
+            text=f"{summary}\nPairs waiting for their introduction: {len(waiting)}.\n"
+            "Who hasn't finished is not shown; they get gentle reminders. "
+            "`admin introduce all` (or `admin introduce @someone`) introduces waiting pairs now."
+        ),
+    )
+
+
+def _person_ref(text: str) -> str:
+    """A user as an admin types it: `@ann`, a Slack mention `<@U123|ann>`, an id or a name."""
+    text = text.strip().removeprefix("<").removesuffix(">").lstrip("@")
+    return text.split("|", 1)[0].strip().lower()
+
+
+# --- a person's own view --------------------------------------------------------------------
+
+
+async def status_lines(ctx: FlowContext, me: Participant, program: Program) -> list[str]:
+    lines = []
+    left = (await unread(ctx, [me], program))[me.id]  # type: ignore[index]
+    if left:
+        total = len(cards_for(me.role))
+        lines.append(f"Preparation: {total - left} of {total} cards read.")
+    if await ctx.repos.pairs.active_for(me.id, statuses=("waiting",)):  # type: ignore[arg-type]
+        lines.append(
+            "You've been matched: your introduction arrives once you've both finished your "
+            "preparation."
+        )
+    return lines

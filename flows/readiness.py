@@ -1,0 +1,382 @@
+"""The readiness pulse: before enrolment opens, an admin asks a pilot group a few anonymous
+questions (are leaders ready to listen, would junior staff feel safe to speak, is there a
+sponsor). Answers are only ever counted; admins see the totals once the pulse has closed,
+under the same k rule as digests, with a plain recommendation.
+
+Results wait for the close on purpose: totals that change after each answer would let an
+admin read one person's answers off the difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from bot.events import Actor, ButtonAction, Command, FormSubmission
+from bot.messages import (
+    Button,
+    Fields,
+    Form,
+    FormErrors,
+    FormField,
+    Heading,
+    Message,
+    Option,
+    Say,
+    ShowForm,
+    Text,
+    ToPerson,
+    say,
+)
+from flows import copy
+from flows.answers import one, parse_date
+from flows.channels import admin_channels
+from flows.context import FlowContext
+from flows.participants import parse_id
+from flows.programs import current_program
+from storage.models import Person, ReadinessPulse
+
+LIBRARY = Path(__file__).parent / "data" / "readiness.yaml"
+AGREE = (
+    ("5", "Strongly agree"),
+    ("4", "Agree"),
+    ("3", "Neither agree nor disagree"),
+    ("2", "Disagree"),
+    ("1", "Strongly disagree"),
+)
+YES_NO = (("yes", "Yes"), ("no", "No"), ("unsure", "Not sure"))
+OPEN_FOR = timedelta(days=7)
+DEFAULT_K = 5
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: str  # agree | yes_no
+    text: str
+    blocker: str
+
+    @property
+    def options(self) -> tuple[tuple[str, str], ...]:
+        return AGREE if self.kind == "agree" else YES_NO
+
+
+@cache
+def questions(path: Path = LIBRARY) -> tuple[Question, ...]:
+    entries = yaml.safe_load(path.read_text())["questions"]
+    return tuple(Question(e["id"], e["kind"], e["text"], e["blocker"]) for e in entries)
+
+
+# --- the summary: pure, so the anonymity rule can be tested exhaustively --------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    value: str | None  # None: withheld
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    answered: int
+    lines: tuple[Line, ...]
+    recommendation: str
+
+
+def summarise(tallies: dict[str, dict[str, int]], answered: int, k: int) -> Summary:
+    """Totals per question, each withheld below k answers or when it would tell what every
+    respondent said (all agreed, nobody agreed, all gave the same answer)."""
+    if answered < k:
+        lines = tuple(Line(q.text, None, copy.NOT_ENOUGH) for q in questions())
+        return Summary(answered, lines, _too_few(answered, k))
+    lines = tuple(_line(q, tallies.get(q.id, {})) for q in questions())
+    return Summary(answered, lines, recommend(tallies))
+
+
+def _line(question: Question, counts: dict[str, int]) -> Line:
+    total = sum(counts.values())
+    positive = _positive(question, counts)
+    if positive in (0, total) or max(counts.values(), default=0) == total:
+        return Line(question.text, None, copy.ALIKE)
+    if question.kind == "yes_no":
+        return Line(question.text, f"{positive} of {total} say yes")
+    return Line(question.text, f"{positive} of {total} agree · average {_average(counts):.1f} of 5")
+
+
+def _positive(question: Question, counts: dict[str, int]) -> int:
+    wanted = ("yes",) if question.kind == "yes_no" else ("4", "5")
+    return sum(counts.get(a, 0) for a in wanted)
+
+
+def _average(counts: dict[str, int]) -> float:
+    total = sum(counts.values())
+    return sum(int(a) * n for a, n in counts.items()) / total if total else 0.0
+
+
+def recommend(tallies: dict[str, dict[str, int]]) -> str:
+    """Launch, launch as a small pilot, or not yet (and why)."""
+    blockers, strong = [], True
+    for question in questions():
+        counts = tallies.get(question.id, {})
+        total = sum(counts.values()) or 1
+        if question.kind == "agree":
+            score = _average(counts)
+            weak, good = score < 3.0, score >= 3.8
+        else:
+            share = _positive(question, counts) / total
+            weak, good = share < 0.5, share >= 2 / 3
+        if weak:
+            blockers.append(question.blocker)
+        strong = strong and good
+    if blockers:
+        return "Not yet: " + "; ".join(blockers) + "."
+    if strong:
+        return "Launch: the group is ready."
+    return "Launch as a small pilot (a handful of pairs), then ask again in a few months."
+
+
+def _too_few(answered: int, k: int) -> str:
+    return (
+        f"Not enough answers to say anything yet ({answered}; at least {k} are needed). "
+        "Ask a larger group, or give people longer."
+    )
+
+
+def summary_message(pulse: ReadinessPulse, summary: Summary, asked: int) -> Message:
+    title = f"Readiness pulse: {summary.answered} of {asked} answered"
+    return Message(
+        summary=title,
+        blocks=(
+            Heading(text=title),
+            Text(
+                text=f"Closed {pulse.closes_at:%d %B %Y}. Answers were only counted; figures "
+                f"covering fewer than {pulse.k} people, or showing what everyone said, are "
+                "not shown."
+            ),
+            Fields(items=tuple((line.label, line.value or line.why) for line in summary.lines)),
+            Text(text=f"*Recommendation:* {summary.recommendation}"),
+        ),
+    )
+
+
+# --- admins: send a pulse, see how it's going, read the result ---------------------------
+
+
+async def admin_readiness(event: Command, ctx: FlowContext) -> Say | ShowForm:
+    """`admin readiness` (the latest pulse) or `admin readiness new`."""
+    latest = await ctx.repos.readiness.latest(event.actor.platform, event.actor.tenant)
+    if latest is None or (event.args and event.args[0].lower() == "new"):
+        return ShowForm(form=_pulse_form(ctx))
+    asked, answered = await ctx.repos.readiness.turnout(latest.id)  # type: ignore[arg-type]
+    if ctx.now < latest.closes_at:
+        return say(
+            f"Readiness pulse: {answered} of {asked} have answered so far.",
+            Text(
+                text=f"Readiness pulse: {answered} of {asked} have answered so far. The "
+                f"results come on {latest.closes_at:%d %B}, when it closes: totals shown "
+                "while answers arrive would give single answers away."
+            ),
+        )
+    tallies = await ctx.repos.readiness.tallies(latest.id)  # type: ignore[arg-type]
+    summary = summarise(tallies, answered, latest.k)
+    message = summary_message(latest, summary, asked)
+    return Say(message=message)
+
+
+def _pulse_form(ctx: FlowContext) -> Form:
+    closes = (ctx.now + OPEN_FOR).date().isoformat()
+    return Form(
+        form_id="admin.readiness",
+        title="Readiness pulse",
+        intro="A few anonymous questions for a pilot group before enrolment opens: "
+        + " / ".join(q.text for q in questions()),
+        fields=(
+            FormField(
+                id="audience",
+                label="Who to ask",
+                type="long_text",
+                hint="Names, emails or user ids, separated by commas; or `everyone` for "
+                "everyone in the roster",
+                max_length=3000,
+            ),
+            FormField(id="closes", label="Answers close on", type="date", initial=closes),
+        ),
+        submit_label="Send",
+    )
+
+
+async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
+    program = await current_program(ctx)
+    k = program.anonymity_threshold if program else DEFAULT_K
+    people, unknown = await _audience(ctx, event.actor, one(event.values.get("audience")) or "")
+    closes = parse_date(one(event.values.get("closes")) or "")
+    errors = {}
+    if unknown:
+        errors["audience"] = f"I couldn't find {', '.join(unknown[:5])} in the roster."
+    elif len(people) < k:
+        errors["audience"] = (
+            f"Ask at least {k} people: results from fewer can never be shown (k = {k})."
+        )
+    if closes is None or closes <= ctx.now.date():
+        errors["closes"] = "Pick a day after today."
+    if errors:
+        return FormErrors(errors=errors)
+    pulse = await ctx.repos.readiness.create(
+        ReadinessPulse(
+            program_id=program.id if program else None,
+            platform=event.actor.platform,
+            tenant=event.actor.tenant,
+            created_by=event.actor.key,
+            created_at=ctx.now,
+            closes_at=datetime.combine(closes, time(17, 0), tzinfo=UTC),  # type: ignore[arg-type]
+            k=k,
+        ),
+        [(p.platform, p.tenant, p.user_id) for p in people],
+        [(q.id, answer) for q in questions() for answer, _label in q.options],
+    )
+    for person in people:
+        await ctx.send(
+            f"readiness:{pulse.id}:{person.user_id}",
+            ToPerson(
+                person=Actor(platform=person.platform, tenant=person.tenant, user_id=person.user_id)
+            ),
+            _invite(pulse),
+            timezones=[person.timezone or "UTC"],
+        )
+    return say(
+        f"Asked {len(people)} people. Results on {pulse.closes_at:%d %B}, when answers close "
+        "(`admin readiness`); they are also posted to the admin channel."
+    )
+
+
+async def _audience(ctx: FlowContext, actor: Actor, text: str) -> tuple[list[Person], list[str]]:
+    roster = await ctx.repos.people.in_tenant(actor.platform, actor.tenant)
+    if text.strip().lower() == "everyone":
+        return roster, []
+    lookup: dict[str, Person] = {}
+    for person in roster:
+        for alias in (person.user_id, person.email, person.display_name):
+            if alias:
+                lookup[alias.lower()] = person
+    chosen: dict[str, Person] = {}
+    unknown = []
+    for entry in (e.strip().lstrip("@<").rstrip(">") for e in text.replace("\n", ",").split(",")):
+        if not entry:
+            continue
+        person = lookup.get(entry.split("|", 1)[0].lower())
+        if person is None:
+            unknown.append(entry)
+        else:
+            chosen[person.user_id] = person
+    return list(chosen.values()), unknown
+
+
+def _invite(pulse: ReadinessPulse) -> Message:
+    return copy.notice(
+        "Two minutes, anonymously: is our company ready for reverse mentoring?",
+        "Junior colleagues mentoring senior leaders works only where people can speak "
+        "honestly. Your answers are only counted: nobody, admins included, can see what "
+        f"you said. Open until {pulse.closes_at:%d %B}.",
+        buttons=(
+            Button(
+                action_id="readiness.open",
+                label="Answer anonymously",
+                value=str(pulse.id),
+                style="primary",
+            ),
+        ),
+    )
+
+
+# --- people asked: the form, counted once ------------------------------------------------
+
+
+async def open_answers(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
+    pulse, problem = await _open_pulse(ctx, event.actor, event.value)
+    if pulse is None:
+        return say(problem)
+    return ShowForm(
+        form=Form(
+            form_id="readiness",
+            title="Readiness (anonymous)",
+            intro="Only counted, never stored with your name.",
+            fields=tuple(
+                FormField(
+                    id=q.id,
+                    label=q.text,
+                    type="select",
+                    options=tuple(Option(value=v, label=label) for v, label in q.options),
+                )
+                for q in questions()
+            ),
+            submit_label="Send anonymously",
+            state={"pulse_id": str(pulse.id)},
+        )
+    )
+
+
+async def submit_answers(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
+    answers = {q.id: one(event.values.get(q.id)) or "" for q in questions()}
+    errors = {
+        q.id: "Please choose an answer."
+        for q in questions()
+        if answers[q.id] not in {v for v, _label in q.options}
+    }
+    if errors:
+        return FormErrors(errors=errors)
+    pulse, problem = await _open_pulse(ctx, event.actor, event.state.get("pulse_id", ""))
+    if pulse is None:
+        return say(problem)
+    invite = await ctx.repos.readiness.invite(
+        pulse.id,
+        event.actor.platform,
+        event.actor.tenant,
+        event.actor.user_id,  # type: ignore[arg-type]
+    )
+    if invite is None or not await ctx.repos.readiness.answer(invite, answers):
+        return say("You've already answered: thank you. Answers can't be changed.")
+    return say("Thank you. Your answers were added to the totals, and nothing links them to you.")
+
+
+async def _open_pulse(
+    ctx: FlowContext, actor: Actor, pulse_id: str
+) -> tuple[ReadinessPulse | None, str]:
+    number = parse_id(pulse_id)
+    pulse = await ctx.repos.readiness.get(number) if number else None
+    invite = (
+        await ctx.repos.readiness.invite(pulse.id, actor.platform, actor.tenant, actor.user_id)  # type: ignore[arg-type]
+        if pulse
+        else None
+    )
+    if pulse is None or invite is None:
+        return None, "That question wasn't sent to you. Nothing changed."
+    if ctx.now >= pulse.closes_at:
+        return None, "That question has closed. Thank you all the same."
+    if invite.answered:
+        return None, "You've already answered: thank you."
+    return pulse, ""
+
+
+# --- the tick: results to the admin channel when a pulse closes ---------------------------
+
+
+async def due(ctx: FlowContext) -> int:
+    queued = 0
+    for pulse in await ctx.repos.readiness.closed_unpublished(ctx.now):
+        if not await ctx.repos.readiness.mark_published(pulse, ctx.now):
+            continue
+        asked, answered = await ctx.repos.readiness.turnout(pulse.id)  # type: ignore[arg-type]
+        summary = summarise(await ctx.repos.readiness.tallies(pulse.id), answered, pulse.k)  # type: ignore[arg-type]
+        message = summary_message(pulse, summary, asked)
+        for channel in await admin_channels(ctx):
+            queued += await ctx.send(
+                f"readiness-result:{pulse.id}:{channel.platform}:{channel.channel_id}",
+                channel,
+                message,
+            )
+    return queued

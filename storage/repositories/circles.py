@@ -1,0 +1,62 @@
+"""Mentor circles: who opted in for a month, and which circle each was put in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import CircleMember, CircleRound
+from storage.repositories._upsert import insert_ignore
+
+
+class Circles:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def round_started(self, program_id: int, period: str) -> bool:
+        query = select(CircleRound.id).where(
+            CircleRound.program_id == program_id, CircleRound.period == period
+        )
+        return (await self._s.exec(query)).first() is not None
+
+    async def start_round(self, program_id: int, period: str, at: datetime) -> bool:
+        """True for the one tick that opens this month's round (and sends its invitations)."""
+        values = {"program_id": program_id, "period": period, "invited_at": at}
+        return await insert_ignore(self._s, CircleRound, values)
+
+    async def form_round(self, program_id: int, period: str, at: datetime) -> bool:
+        """True for the one tick that forms this month's circles (even if no invitation
+        went out: people may have joined with the command)."""
+        await self.start_round(program_id, period, at)
+        result = await self._s.exec(  # type: ignore[call-overload]
+            update(CircleRound)
+            .where(
+                col(CircleRound.program_id) == program_id,
+                col(CircleRound.period) == period,
+                col(CircleRound.formed_at).is_(None),
+            )
+            .values(formed_at=at)
+        )
+        return bool(result.rowcount)
+
+    async def join(self, program_id: int, period: str, participant_id: int, at: datetime) -> bool:
+        """False if they had already joined this month's circle."""
+        values = {
+            "program_id": program_id,
+            "period": period,
+            "participant_id": participant_id,
+            "joined_at": at,
+        }
+        return await insert_ignore(self._s, CircleMember, values)
+
+    async def members(self, program_id: int, period: str) -> list[CircleMember]:
+        query = select(CircleMember).where(
+            CircleMember.program_id == program_id, CircleMember.period == period
+        )
+        return list((await self._s.exec(query.order_by(col(CircleMember.participant_id)))).all())
+
+    async def save(self, member: CircleMember) -> None:
+        self._s.add(member)
+        await self._s.flush()

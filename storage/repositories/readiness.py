@@ -1,0 +1,109 @@
+"""Readiness pulses: who was asked, whether they answered, and answer counts only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Integer, cast, func
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ReadinessInvite, ReadinessPulse, ReadinessTally
+
+
+class Readiness:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def create(
+        self,
+        pulse: ReadinessPulse,
+        people: Iterable[tuple[str, str, str]],
+        answers: Iterable[tuple[str, str]],
+    ) -> ReadinessPulse:
+        """The pulse, one invite per person, and a zero count for every possible answer,
+        so that answering is only ever an increment."""
+        self._s.add(pulse)
+        await self._s.flush()
+        for platform, tenant, user_id in people:
+            self._s.add(
+                ReadinessInvite(
+                    pulse_id=pulse.id, platform=platform, tenant=tenant, user_id=user_id
+                )  # type: ignore[arg-type]
+            )
+        for question, answer in answers:
+            self._s.add(ReadinessTally(pulse_id=pulse.id, question=question, answer=answer))  # type: ignore[arg-type]
+        await self._s.flush()
+        return pulse
+
+    async def get(self, pulse_id: int) -> ReadinessPulse | None:
+        return await self._s.get(ReadinessPulse, pulse_id)
+
+    async def latest(self, platform: str, tenant: str) -> ReadinessPulse | None:
+        query = select(ReadinessPulse).where(
+            ReadinessPulse.platform == platform, ReadinessPulse.tenant == tenant
+        )
+        return (await self._s.exec(query.order_by(col(ReadinessPulse.id).desc()))).first()
+
+    async def invite(
+        self, pulse_id: int, platform: str, tenant: str, user_id: str
+    ) -> ReadinessInvite | None:
+        query = select(ReadinessInvite).where(
+            ReadinessInvite.pulse_id == pulse_id,
+            ReadinessInvite.platform == platform,
+            ReadinessInvite.tenant == tenant,
+            ReadinessInvite.user_id == user_id,
+        )
+        return (await self._s.exec(query)).first()
+
+    async def answer(self, invite: ReadinessInvite, answers: dict[str, str]) -> bool:
+        """Count one person's answers, once: the conditional update is the lock against a
+        double submission. Nothing links the counts to the invite."""
+        marked = await self._s.exec(  # type: ignore[call-overload]
+            update(ReadinessInvite)
+            .where(col(ReadinessInvite.id) == invite.id, col(ReadinessInvite.answered).is_(False))
+            .values(answered=True)
+        )
+        if not marked.rowcount:
+            return False
+        for question, answer in answers.items():
+            await self._s.exec(  # type: ignore[call-overload]
+                update(ReadinessTally)
+                .where(
+                    col(ReadinessTally.pulse_id) == invite.pulse_id,
+                    col(ReadinessTally.question) == question,
+                    col(ReadinessTally.answer) == answer,
+                )
+                .values(count=col(ReadinessTally.count) + 1)
+            )
+        return True
+
+    async def turnout(self, pulse_id: int) -> tuple[int, int]:
+        """(asked, answered)."""
+        query = select(func.count(), func.sum(cast(col(ReadinessInvite.answered), Integer))).where(
+            ReadinessInvite.pulse_id == pulse_id
+        )
+        asked, answered = (await self._s.exec(query)).one()  # type: ignore[call-overload]
+        return int(asked or 0), int(answered or 0)
+
+    async def tallies(self, pulse_id: int) -> dict[str, dict[str, int]]:
+        query = select(ReadinessTally).where(ReadinessTally.pulse_id == pulse_id)
+        found: dict[str, dict[str, int]] = {}
+        for tally in (await self._s.exec(query)).all():
+            found.setdefault(tally.question, {})[tally.answer] = tally.count
+        return found
+
+    async def closed_unpublished(self, now: datetime) -> list[ReadinessPulse]:
+        query = select(ReadinessPulse).where(
+            col(ReadinessPulse.published_at).is_(None), col(ReadinessPulse.closes_at) <= now
+        )
+        return list((await self._s.exec(query.order_by(ReadinessPulse.id))).all())
+
+    async def mark_published(self, pulse: ReadinessPulse, now: datetime) -> bool:
+        result = await self._s.exec(  # type: ignore[call-overload]
+            update(ReadinessPulse)
+            .where(col(ReadinessPulse.id) == pulse.id, col(ReadinessPulse.published_at).is_(None))
+            .values(published_at=now)
+        )
+        return bool(result.rowcount)
