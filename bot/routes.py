@@ -6,6 +6,7 @@ from bot.engine import DueJob
 from bot.router import Router
 from flows import (
     admin,
+    agreement,
     channels,
     checkins,
     circles,
@@ -54,6 +55,8 @@ def build_router() -> Router:
     router.form("review", reviews.submit)
     router.button("checkin.open", checkins.open_from_button)
     router.button("goals.add", goals.add_button)
+    router.button("agreement.open", agreement.open_form)
+    router.form("agreement", agreement.submit)
     router.button("goals.list", goals.list_button)
     router.button("goal.done", goals.mark_done)
     router.button("review.open", reviews.open_review)

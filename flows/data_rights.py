@@ -93,6 +93,9 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
         partner = await partner_in(ctx, pair, me)
         name = (partner.display_name if partner else "") or "a former participant"
         lines = [f"With {name}, {pair.status}, since {pair.started_at:%Y-%m-%d}"]
+        agreed = await ctx.repos.agreements.get(pair.id)  # type: ignore[arg-type]
+        if agreed:
+            lines.append("• Your agreement: " + "; ".join(f"{k}: {v}" for k, v in agreed.items()))
         lines += [
             f"• Check-in {c.cycle}: met {'yes' if c.met else 'no'}, rating {c.rating}, "
             f"themes {', '.join(c.themes) or 'none'}, energy {c.energy or '-'}"

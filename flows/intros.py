@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.messages import Actions, Button, Heading, Message, Text
-from flows import copy
+from flows import agreement, copy
 from flows.context import FlowContext
 from storage.models import Pair, Participant, Program
 
@@ -13,7 +13,8 @@ KICKOFF_AGENDA = (
     "2. Confidentiality: what's said stays between you; agree how you'll handle sensitive "
     "things.\n"
     "3. Boundaries: anything off-limits, and how you'll say so if a topic gets too heavy.\n"
-    "4. How you'll give each other feedback, and how often you'll meet.\n"
+    "4. How you'll give each other feedback, and how often you'll meet: fill in your "
+    "agreement together with the button below.\n"
     "5. First goals: one thing each of you wants to change or learn (`/mentoring goals add`)."
 )
 
@@ -55,6 +56,7 @@ def intro_message(
             ),
             Actions(
                 buttons=(
+                    agreement.button(pair.id),  # type: ignore[arg-type]
                     Button(action_id="goals.add", label="Add a first goal", value=str(pair.id)),
                 )
             ),

@@ -385,3 +385,18 @@ class CircleMember(SQLModel, table=True):
     participant_id: int = Field(foreign_key="participant.id", index=True)
     joined_at: datetime = _ts(nullable=False)
     circle: int | None = None
+
+
+class PairAgreement(SQLModel, table=True):
+    """What a pair agreed at their first meeting (focus, off-limits, feedback, how often
+    to meet), sealed: it belongs to the two of them and no admin view reads it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", unique=True)
+    answers_enc: str = Field(sa_column=Column(Text, nullable=False))
+    updated_by: int = Field(foreign_key="participant.id")
+    updated_at: datetime = _ts(nullable=False)
+
+    @property
+    def answers_context(self) -> str:
+        return f"pair.agreement:{self.pair_id}"

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import Cipher
 from storage.repositories.activity import CheckIns, Goals, PairPrompts, Reviews
+from storage.repositories.agreements import Agreements
 from storage.repositories.audit import Audit
 from storage.repositories.circles import Circles
 from storage.repositories.concerns import Concerns
@@ -52,6 +53,7 @@ class Repositories:
         self.readiness = Readiness(s)
         self.thanks = Thanks(s, self.cipher)
         self.circles = Circles(s)
+        self.agreements = Agreements(s, self.cipher)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -12,6 +12,8 @@ from storage.models import (
     Concern,
     ContactAddress,
     Goal,
+    Pair,
+    PairAgreement,
     Participant,
     Person,
     Review,
@@ -35,6 +37,8 @@ class Erasure:
         await self._s.exec(delete(CircleMember).where(col(CircleMember.participant_id) == pid))
         mine = (col(ThankYou.author_id) == pid) | (col(ThankYou.recipient_id) == pid)
         await self._s.exec(delete(ThankYou).where(mine))
+        theirs = select(Pair.id).where((col(Pair.mentor_id) == pid) | (col(Pair.mentee_id) == pid))
+        await self._s.exec(delete(PairAgreement).where(col(PairAgreement.pair_id).in_(theirs)))
         participant.user_id, participant.display_name = tombstone, ""
         participant.offers, participant.wants, participant.off_limits = [], [], []
         participant.exclusions_enc, participant.timezone = None, "UTC"

@@ -1,0 +1,40 @@
+"""A pair's first-meeting agreement, sealed to the pair."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.crypto import Cipher
+from storage.models import PairAgreement
+
+
+class Agreements:
+    def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
+        self._s = session
+        self._cipher = cipher
+
+    async def get(self, pair_id: int) -> dict[str, str] | None:
+        row = await self._row(pair_id)
+        if row is None:
+            return None
+        return json.loads(self._cipher.decrypt(row.answers_enc, row.answers_context))
+
+    async def save(
+        self, pair_id: int, answers: dict[str, str], *, by: int, now: datetime
+    ) -> PairAgreement:
+        row = await self._row(pair_id) or PairAgreement(
+            pair_id=pair_id, answers_enc="", updated_by=by
+        )
+        row.answers_enc = self._cipher.encrypt(json.dumps(answers), row.answers_context)
+        row.updated_by, row.updated_at = by, now
+        self._s.add(row)
+        await self._s.flush()
+        return row
+
+    async def _row(self, pair_id: int) -> PairAgreement | None:
+        query = select(PairAgreement).where(PairAgreement.pair_id == pair_id)
+        return (await self._s.exec(query)).first()
