@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import Cipher
-from storage.models import PairAgreement
+from storage.models import Pair, PairAgreement
 
 
 class Agreements:
@@ -34,6 +34,13 @@ class Agreements:
         self._s.add(row)
         await self._s.flush()
         return row
+
+    async def purge_pairs_ended_before(self, cutoff: datetime) -> int:
+        ended = select(Pair.id).where(col(Pair.ended_at) < cutoff)
+        result = await self._s.exec(
+            delete(PairAgreement).where(col(PairAgreement.pair_id).in_(ended))
+        )  # type: ignore[call-overload]
+        return int(result.rowcount or 0)
 
     async def _row(self, pair_id: int) -> PairAgreement | None:
         query = select(PairAgreement).where(PairAgreement.pair_id == pair_id)

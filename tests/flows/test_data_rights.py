@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.events import FormSubmission
 from bot.messages import ShowForm
-from storage.models import CheckIn, ContactAddress, Digest, OutboxItem, Participant, Person
+from storage.models import (
+    CheckIn,
+    ContactAddress,
+    Digest,
+    OutboxItem,
+    PairAgreement,
+    Participant,
+    Person,
+)
 from tests.conftest import ADMIN
 from tests.flows.test_cycles import one_pair, rows
 from tests.helpers import text_of
@@ -82,13 +91,21 @@ async def test_forget_erases_leaves_a_tombstone_and_keeps_published_digests(
 
 async def test_check_in_text_is_purged_after_the_retention_period(session, program, app, clock):
     await both_checked_in(session, app, clock)
+    agreed = {"focus": "Tools", "feedback": "SBI", "meet": "monthly"}
+    await app.engine.handle(
+        FormSubmission(
+            actor=session.actor("sam"), form_id="agreement", values=agreed, state={"pair_id": "1"}
+        )
+    )
     await session.say("ann", "end")
     await session.press("ann", "End our pairing")
     clock.advance(timedelta(days=89))
     await app.engine.tick()
     assert all(c.note_enc for c in await rows(app, CheckIn))
+    assert len(await rows(app, PairAgreement)) == 1
     clock.advance(timedelta(days=2))
     report = await app.engine.tick()
-    assert report.queued["retention"] == 2
+    assert report.queued["retention"] == 3  # two notes and the pair's agreement
+    assert await rows(app, PairAgreement) == []
     checkins = await rows(app, CheckIn)
     assert len(checkins) == 2 and all(c.note_enc is None and c.rating == 4 for c in checkins)
