@@ -35,12 +35,13 @@ FULL_DESCRIPTION = (
     "leave, help); admins @mention it in a team channel to choose where digests go."
 )
 
+# Teams shows at most 10 per scope: `pause`, `circle` and the rest are listed by `help`.
 PERSONAL_COMMANDS = [
     ("join", "Opt in to the reverse-mentoring program"),
     ("status", "Where things stand: your pair, your next conversation"),
     ("goals", "Your pair's goals: list them, add one, mark one done"),
     ("checkin", "A private check-in: only you can read it; admins see anonymised totals"),
-    ("pause", "Pause until a date, e.g. pause 2027-03-01"),
+    ("concern", "Tell the program lead, in confidence, that something is wrong"),
     ("end", "End your pairing, or ask for a re-match"),
     ("leave", "Leave the program"),
     ("my-data", "A copy of everything Upward stores about you"),

@@ -109,7 +109,7 @@ def test_command_lists_offer_the_personal_and_team_commands_within_limits() -> N
         "status",
         "goals",
         "checkin",
-        "pause",
+        "concern",
         "end",
         "leave",
         "my-data",
