@@ -56,6 +56,7 @@ def build_router() -> Router:
     router.button("checkin.open", checkins.open_from_button)
     router.button("goals.add", goals.add_button)
     router.button("agreement.open", agreement.open_form)
+    router.button("agreement.read", agreement.read)
     router.form("agreement", agreement.submit)
     router.button("goals.list", goals.list_button)
     router.button("goal.done", goals.mark_done)
@@ -67,6 +68,7 @@ def build_router() -> Router:
     router.button("readiness.open", readiness.open_answers)
     router.form("readiness", readiness.submit_answers)
     router.button("thanks.write", thanks.open_form)
+    router.button("thanks.read", thanks.read)
     router.button("thanks.share", thanks.share)
     router.form("thanks", thanks.submit)
 
@@ -94,7 +96,7 @@ def due_jobs() -> list[tuple[str, DueJob]]:
     """In order: resumptions first so a returning person's prompt isn't skipped."""
     return [
         ("resume", optin.resume_due),
-        ("preparation", preparation.reminders_due),
+        ("preparation", preparation.due),
         ("prompts", prompts.due),
         ("checkins", checkins.due),
         ("reviews", reviews.due),  # completes finished pairs before anyone is nudged

@@ -30,8 +30,7 @@ async def admin_status(event: Command, ctx: FlowContext) -> Say:
         waiting = await ctx.repos.participants.unpaired_pool(program.id)  # type: ignore[arg-type]
         proposal = await ctx.repos.pairs.open_round(program.id)  # type: ignore[arg-type]
         current = [p for p in people if p.status != "left"]
-        unread = await preparation.unread(ctx, current, program)
-        prepared = sum(1 for n in unread.values() if n == 0)
+        prepared = await preparation.finished_count(ctx, current, program)
         blocks.append(
             Fields(
                 items=(
@@ -49,7 +48,7 @@ async def admin_status(event: Command, ctx: FlowContext) -> Say:
                         _tally(p.status for p in pairs),
                     ),
                     ("Waiting for a match", str(len(waiting))),
-                    ("Preparation finished", f"{prepared} of {len(current)}"),
+                    ("Preparation", prepared),
                     ("Matching proposal", "waiting for approval" if proposal else "none"),
                 )
             )
@@ -65,7 +64,8 @@ async def admin_status(event: Command, ctx: FlowContext) -> Say:
     failures = await ctx.repos.outbox.failures(limit=10)
     if failures:
         blocks.append(Heading(text="Could not be delivered"))
-        blocks.append(Text(text="\n".join(f"• {f.key}: {f.last_error}" for f in failures)))
+        lines = [f"• {_kind(f.key)} #{f.id}: {f.last_error}" for f in failures]
+        blocks.append(Text(text="\n".join(lines)))
     return say("Program status", *blocks)
 
 
@@ -99,3 +99,9 @@ async def _unreachable_lines(ctx: FlowContext, contacts: list[ContactAddress]) -
 def _tally(statuses: Iterable[str]) -> str:
     counts = Counter(statuses)
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+
+
+def _kind(key: str) -> str:
+    """What sort of message failed ("intro", "prompt", …). The full key can name a pair and
+    a person (e.g. whose preparation reminder it was), which admins don't need to see."""
+    return key.split(":", 1)[0]

@@ -5,7 +5,6 @@ both receive the result. It is theirs: sealed at rest and in no admin view."""
 from __future__ import annotations
 
 import hashlib
-import json
 
 from bot.events import ButtonAction, FormSubmission
 from bot.messages import (
@@ -20,6 +19,7 @@ from bot.messages import (
     Option,
     Say,
     ShowForm,
+    Text,
     say,
 )
 from flows.answers import one
@@ -109,28 +109,53 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
         return FormErrors(errors=errors)
     await ctx.repos.agreements.save(pair.id, answers, by=me.id, now=ctx.now)  # type: ignore[arg-type]
     mentor, mentee = await pair_members(ctx, pair)
-    version = hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()[:12]
+    # Keyed by content and moment: a double click is sent once, a change back is sent again.
+    version = hashlib.sha256(f"{sorted(answers.items())}{ctx.now}".encode()).hexdigest()[:12]
     await ctx.send_to_pair(
         f"agreement:{pair.id}:{version}",
         mentor,
         mentee,
         pair.id,  # type: ignore[arg-type]
-        agreement_message(answers, me.display_name, pair.id),  # type: ignore[arg-type]
+        _notice(me.display_name, pair.id),  # type: ignore[arg-type]
     )
     return say("Saved. You'll both receive the agreement; either of you can change it.")
 
 
-def agreement_message(answers: dict[str, str], by: str, pair_id: int) -> Message:
+def _notice(by: str, pair_id: int) -> Message:
+    """A pointer, not the words: the outbox keeps what it sends, and the agreement belongs
+    in its sealed row (purged with the pair's check-in notes)."""
+    return Message(
+        summary=f"Your agreement, as {by} filled it in",
+        blocks=(
+            Text(text=f"{by} filled in your agreement. Only the two of you can open it."),
+            Actions(
+                buttons=(
+                    Button(
+                        action_id="agreement.read",
+                        label="Read our agreement",
+                        value=str(pair_id),
+                        style="primary",
+                    ),
+                    button(pair_id, "Change it"),
+                )
+            ),
+        ),
+    )
+
+
+async def read(event: ButtonAction, ctx: FlowContext) -> Say:
+    me, pair = await partner_role_in(ctx, event.value, event.actor)
+    answers = await ctx.repos.agreements.get(pair.id) if me and pair else None  # type: ignore[union-attr, arg-type]
+    if answers is None:
+        return say("There is no agreement to show you.")
     meet = dict(MEET).get(answers.get("meet", ""), "")
     items = tuple(
         (label, meet if name == "meet" else answers.get(name) or "nothing named")
         for name, label in FIELDS
     )
-    return Message(
-        summary=f"Your agreement, as {by} filled it in",
-        blocks=(
-            Heading(text="Our agreement"),
-            Fields(items=items),
-            Actions(buttons=(button(pair_id, "Change it"),)),
-        ),
+    return say(
+        "Our agreement",
+        Heading(text="Our agreement"),
+        Fields(items=items),
+        Actions(buttons=(button(pair.id, "Change it"),)),  # type: ignore[union-attr, arg-type]
     )

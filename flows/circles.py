@@ -115,7 +115,7 @@ async def _form(ctx: FlowContext, program: Program, period: str) -> int:
         member.circle = number.get(member.participant_id, 0)
         await ctx.repos.circles.save(member)
     queued = 0
-    prompt = prompts()[(int(period[:4]) * 12 + int(period[5:])) % len(prompts())]
+    prompt = prompt_for(period)
     for n, circle in enumerate(circles, 1):
         group = [people[i] for i in circle]
         queued += await ctx.send_to_group(
@@ -134,6 +134,31 @@ async def _form(ctx: FlowContext, program: Program, period: str) -> int:
                 ),
             )
     return queued
+
+
+def prompt_for(period: str) -> str:
+    return prompts()[(int(period[:4]) * 12 + int(period[5:])) % len(prompts())]
+
+
+async def withdraw(ctx: FlowContext, participant: Participant) -> None:
+    """Someone leaving (or erasing their data): a circle message not sent yet goes out
+    without them, to the others if at least two remain."""
+    for mine in await ctx.repos.circles.memberships(participant.id):  # type: ignore[arg-type]
+        key = f"circle:{mine.program_id}:{mine.period}:{mine.circle}"
+        if not mine.circle or not await ctx.repos.outbox.cancel_pending_keyed(key):
+            continue
+        others = []
+        for member in await ctx.repos.circles.members(mine.program_id, mine.period):
+            person = await ctx.repos.participants.get(member.participant_id)
+            if member.circle == mine.circle and person and person.id != participant.id:
+                others.append(person)
+        others = [p for p in others if p.status == "active"]
+        if len(others) >= 2:
+            await ctx.send_to_group(
+                f"{key}:without:{participant.id}",
+                others,
+                _circle_message(others, prompt_for(mine.period)),
+            )
 
 
 def _circle_message(members: list[Participant], prompt: str) -> Message:

@@ -12,7 +12,7 @@ import secrets
 
 from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Divider, Fields, Heading, Say, Text, say
-from flows import preparation
+from flows import circles, preparation
 from flows.context import FlowContext
 from flows.ending import end_pair
 from flows.participants import partner_in
@@ -90,6 +90,9 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
         if pair.status == "waiting":  # no name until the introduction, even here
             blocks.append(Text(text=f"Matched on {pair.started_at:%Y-%m-%d}, not yet introduced"))
             continue
+        if pair.end_kind == "cancelled":  # never introduced: never named
+            blocks.append(Text(text=f"A match on {pair.started_at:%Y-%m-%d} that didn't go ahead"))
+            continue
         partner = await partner_in(ctx, pair, me)
         name = (partner.display_name if partner else "") or "a former participant"
         lines = [f"With {name}, {pair.status}, since {pair.started_at:%Y-%m-%d}"]
@@ -157,6 +160,7 @@ async def confirm_forget(event: ButtonAction, ctx: FlowContext) -> Say:
         for pair in await ctx.repos.pairs.active_for(me.id):  # type: ignore[arg-type]
             await end_pair(ctx, pair, ended_by=me, kind="left")
         await preparation.cancel_waiting(ctx, me)
+        await circles.withdraw(ctx, me)
         await ctx.repos.erasure.participant(me, tombstone=f"erased-{secrets.token_hex(8)}")
     await ctx.repos.outbox.cancel_pending_for(actor.key)
     await ctx.repos.erasure.person(actor.platform, actor.tenant, actor.user_id)

@@ -138,7 +138,8 @@ async def publish_month(ctx: FlowContext, program: Program, request: str = "") -
     """The digest of the last full calendar month, or None if no pair existed yet then."""
     since, until = last_closed_month(ctx.now)
     pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
-    if not any(p.started_at < until for p in pairs):
+    introduced = [p for p in pairs if p.status != "waiting" and p.end_kind != "cancelled"]
+    if not any(p.started_at < until for p in introduced):
         return None
     return await publish(
         ctx,
@@ -188,7 +189,7 @@ async def pilot_report_due(ctx: FlowContext, program: Program) -> int:
     pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
     if (
         not pairs
-        or any(p.status == "active" for p in pairs)
+        or any(p.status in ("active", "waiting") for p in pairs)
         or not any(p.status == "completed" for p in pairs)
     ):
         return 0

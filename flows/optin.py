@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.events import Actor, Command, FirstContact, FormSubmission
 from bot.messages import Form, FormErrors, FormField, Heading, Option, Say, ShowForm, Text, say
 from bot.timing import is_known_zone
-from flows import copy, preparation
+from flows import circles, copy, preparation
 from flows.answers import many, one, parse_date
 from flows.context import FlowContext
 from flows.cycles import next_cycle_start
@@ -224,6 +224,7 @@ async def leave(event: Command, ctx: FlowContext) -> Say:
     for pair, _partner in found.pairs:
         await end_pair(ctx, pair, ended_by=found.me, kind="left")
     await preparation.cancel_waiting(ctx, found.me)
+    await circles.withdraw(ctx, found.me)
     found.me.status, found.me.left_at, found.me.priority = "left", ctx.now, False
     await ctx.repos.participants.save(found.me)
     await ctx.repos.outbox.cancel_pending_for(event.actor.key)

@@ -91,13 +91,15 @@ async def unread(ctx: FlowContext, people: list[Participant], program: Program) 
 
 
 async def start(ctx: FlowContext, participant: Participant, program: Program) -> bool:
-    """Queue the first unread card to a person who has just joined; False if there is
-    nothing to read. Keyed by the join, so someone who comes back starts where they left."""
+    """Queue the first unread card to a person who has just joined (or, at matching, who
+    never started: e.g. joined before the program asked for preparation); False if there
+    is nothing to send. Someone part-way through already has their next card in front of
+    them. Keyed by the join, so someone who comes back starts where they left."""
     if not program.preparation:
         return False
     read = (await ctx.repos.card_reads.read_by([participant.id]))[participant.id]  # type: ignore[list-item]
     card = next_card(participant.role, read)
-    if card is None:
+    if card is None or (read and card != cards_for(participant.role)[0]):
         return False
     joined = int(participant.joined_at.timestamp())
     return bool(
@@ -141,13 +143,12 @@ async def _continue(ctx: FlowContext, me: Participant, prefix: str = "") -> Say:
             message = Message(summary=message.summary, blocks=(Text(text=prefix), *message.blocks))
         return Say(message=message)
     introduced = await introduce_ready_pairs(ctx, me)
-    waiting = await ctx.repos.pairs.active_for(me.id, statuses=("waiting",))  # type: ignore[arg-type]
-    if introduced:
-        after = "Your introduction is on its way."
-    elif waiting:
-        after = "Your introduction arrives as soon as your partner is ready too."
-    else:
-        after = "Your introduction arrives once matching is approved."
+    # Never "your partner isn't ready": that would say who held things up.
+    after = (
+        "Your introduction is on its way."
+        if introduced
+        else "You'll get your introduction as soon as it's ready."
+    )
     return say(
         "You're prepared: thank you.",
         Text(text=f"You're prepared: thank you. {after}"),
@@ -208,19 +209,24 @@ async def cancel_waiting(ctx: FlowContext, participant: Participant) -> None:
 # --- the tick: reminders ----------------------------------------------------------------
 
 
-async def reminders_due(ctx: FlowContext) -> int:
-    """Tick job: whoever is holding up their pair's introduction gets a gentle reminder,
-    two days and a week after approval. It never says that the partner is waiting."""
+async def due(ctx: FlowContext) -> int:
+    """Tick job: introduce waiting pairs that are ready (the last two cards read at the same
+    moment in two transactions, or preparation switched off, would otherwise leave a pair
+    waiting forever); whoever is holding up an introduction gets a gentle reminder, two
+    days and a week after approval. It never says that the partner is waiting."""
     queued = 0
     for program in await ctx.repos.programs.active():
         for pair in await ctx.repos.pairs.waiting(program.id):  # type: ignore[arg-type]
+            members = [m for m in await pair_members(ctx, pair) if m.status == "active"]
+            left = await unread(ctx, members, program)
+            if not any(left.values()):
+                queued += await introduce_now(ctx, pair, program)
+                continue
             passed = [
                 n for n, after in enumerate(REMINDERS, 1) if ctx.now >= pair.started_at + after
             ]
             if not passed:
                 continue
-            members = [m for m in await pair_members(ctx, pair) if m.status == "active"]
-            left = await unread(ctx, members, program)
             for member in members:
                 if left[member.id]:  # type: ignore[index]
                     # Only the latest reminder due: a late tick never sends a burst.
@@ -255,33 +261,28 @@ async def admin_introduce(event: Command, ctx: FlowContext) -> Say:
     target = " ".join(event.args).strip()
     if not target:
         return await preparation_counts(ctx, program, waiting)
-    if target.lower() != "all":
-        wanted = _person_ref(target)
-        chosen = []
-        for pair in waiting:
-            names = {
-                value.lower()
-                for member in await pair_members(ctx, pair)
-                for value in (member.user_id, member.display_name)
-            }
-            if wanted in names:
-                chosen.append(pair)
-        if not chosen:
-            return say(
-                f"{target} is not in a pair waiting for its introduction. Nothing changed. "
-                "`admin introduce` shows the counts."
-            )
-        waiting = chosen
-    introduced = sum([await introduce_now(ctx, pair, program) for pair in waiting])
-    noun = "pair" if introduced == 1 else "pairs"
-    return say(f"Introduced {introduced} {noun} without waiting for their preparation.")
+    if target.lower() == "all":
+        introduced = sum([await introduce_now(ctx, pair, program) for pair in waiting])
+        noun = "pair" if introduced == 1 else "pairs"
+        return say(f"Introduced {introduced} {noun} without waiting for their preparation.")
+    wanted = _person_ref(target)
+    for pair in waiting:
+        names = {
+            value.lower()
+            for member in await pair_members(ctx, pair)
+            for value in (member.user_id, member.display_name)
+        }
+        if wanted in names:
+            await introduce_now(ctx, pair, program)
+    # The same answer either way: probing names must not tell whose pair was waiting.
+    return say(
+        f"Done: if {target} had a pair waiting for its introduction, it has been introduced."
+    )
 
 
 async def preparation_counts(ctx: FlowContext, program: Program, waiting: list[Pair]) -> Say:
     people = await ctx.repos.participants.in_program(program.id, statuses=("active", "paused"))  # type: ignore[arg-type]
-    left = await unread(ctx, people, program)
-    done = sum(1 for n in left.values() if n == 0)
-    summary = f"Preparation: {done} of {len(people)} participants have finished."
+    summary = f"Preparation: {await finished_count(ctx, people, program)}."
     return say(
         summary,
         Heading(text="Preparation"),
@@ -291,6 +292,16 @@ async def preparation_counts(ctx: FlowContext, program: Program, waiting: list[P
             "`admin introduce all` (or `admin introduce @someone`) introduces waiting pairs now."
         ),
     )
+
+
+async def finished_count(ctx: FlowContext, people: list[Participant], program: Program) -> str:
+    """ "n of m participants have finished", under the program's k rule: no count over
+    fewer than k people, and none saying everyone or no one (each one's progress follows)."""
+    left = await unread(ctx, people, program)
+    done, total = sum(1 for n in left.values() if n == 0), len(people)
+    if total < program.anonymity_threshold or done in (0, total):
+        return f"not shown for {total} people (too few, or all alike, to show safely)"
+    return f"{done} of {total} participants have finished"
 
 
 def _person_ref(text: str) -> str:

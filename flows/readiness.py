@@ -95,7 +95,17 @@ def summarise(tallies: dict[str, dict[str, int]], answered: int, k: int) -> Summ
         lines = tuple(Line(q.text, None, copy.NOT_ENOUGH) for q in questions())
         return Summary(answered, lines, _too_few(answered, k))
     lines = tuple(_line(q, tallies.get(q.id, {})) for q in questions())
-    return Summary(answered, lines, recommend(tallies))
+    # Only what is shown may drive the recommendation: a blocker from a withheld question
+    # would say which way everyone answered.
+    shown = {
+        q.id: tallies.get(q.id, {})
+        for q, line in zip(questions(), lines, strict=True)
+        if line.value
+    }
+    advice = recommend(shown)
+    if len(shown) < len(lines):
+        advice += " (Questions everyone answered alike are left out of this.)"
+    return Summary(answered, lines, advice)
 
 
 def _line(question: Question, counts: dict[str, int]) -> Line:
@@ -119,10 +129,15 @@ def _average(counts: dict[str, int]) -> float:
 
 
 def recommend(tallies: dict[str, dict[str, int]]) -> str:
-    """Launch, launch as a small pilot, or not yet (and why)."""
-    blockers, strong = [], True
+    """Launch, launch as a small pilot, or not yet (and why), from the questions given;
+    "launch" outright only when every question is there and strong."""
+    if not tallies:
+        return "No recommendation: no question can be shown."
+    blockers, strong = [], len(tallies) == len(questions())
     for question in questions():
-        counts = tallies.get(question.id, {})
+        if question.id not in tallies:
+            continue
+        counts = tallies[question.id]
         total = sum(counts.values()) or 1
         if question.kind == "agree":
             score = _average(counts)
@@ -172,8 +187,8 @@ async def admin_readiness(event: Command, ctx: FlowContext) -> Say | ShowForm:
     latest = await ctx.repos.readiness.latest(event.actor.platform, event.actor.tenant)
     if latest is None or (event.args and event.args[0].lower() == "new"):
         return ShowForm(form=_pulse_form(ctx))
-    asked, answered = await ctx.repos.readiness.turnout(latest.id)  # type: ignore[arg-type]
     if ctx.now < latest.closes_at:
+        asked, answered = await ctx.repos.readiness.turnout(latest.id)  # type: ignore[arg-type]
         return say(
             f"Readiness pulse: {answered} of {asked} have answered so far.",
             Text(
@@ -182,10 +197,8 @@ async def admin_readiness(event: Command, ctx: FlowContext) -> Say | ShowForm:
                 "while answers arrive would give single answers away."
             ),
         )
-    tallies = await ctx.repos.readiness.tallies(latest.id)  # type: ignore[arg-type]
-    summary = summarise(tallies, answered, latest.k)
-    message = summary_message(latest, summary, asked)
-    return Say(message=message)
+    await _publish(ctx, latest)  # the tick may not have run since the close
+    return Say(message=_result_message(latest))
 
 
 def _pulse_form(ctx: FlowContext) -> Form:
@@ -338,8 +351,8 @@ async def submit_answers(event: FormSubmission, ctx: FlowContext) -> Say | FormE
         event.actor.tenant,
         event.actor.user_id,  # type: ignore[arg-type]
     )
-    if invite is None or not await ctx.repos.readiness.answer(invite, answers):
-        return say("You've already answered: thank you. Answers can't be changed.")
+    if invite is None or not await ctx.repos.readiness.answer(invite, answers, now=ctx.now):
+        return say("You've already answered, or the question has closed. Thank you.")
     return say("Thank you. Your answers were added to the totals, and nothing links them to you.")
 
 
@@ -368,15 +381,25 @@ async def _open_pulse(
 async def due(ctx: FlowContext) -> int:
     queued = 0
     for pulse in await ctx.repos.readiness.closed_unpublished(ctx.now):
-        if not await ctx.repos.readiness.mark_published(pulse, ctx.now):
-            continue
-        asked, answered = await ctx.repos.readiness.turnout(pulse.id)  # type: ignore[arg-type]
-        summary = summarise(await ctx.repos.readiness.tallies(pulse.id), answered, pulse.k)  # type: ignore[arg-type]
-        message = summary_message(pulse, summary, asked)
-        for channel in await admin_channels(ctx):
-            queued += await ctx.send(
-                f"readiness-result:{pulse.id}:{channel.platform}:{channel.channel_id}",
-                channel,
-                message,
-            )
+        queued += await _publish(ctx, pulse)
     return queued
+
+
+async def _publish(ctx: FlowContext, pulse: ReadinessPulse) -> int:
+    """Freeze the results once and post them to the admin channels."""
+    if not await ctx.repos.readiness.freeze(pulse, ctx.now):
+        return 0
+    queued = 0
+    for channel in await admin_channels(ctx):
+        queued += await ctx.send(
+            f"readiness-result:{pulse.id}:{channel.platform}:{channel.channel_id}",
+            channel,
+            _result_message(pulse),
+        )
+    return queued
+
+
+def _result_message(pulse: ReadinessPulse) -> Message:
+    results = pulse.results or {"asked": 0, "answered": 0, "tallies": {}}
+    summary = summarise(results["tallies"], results["answered"], pulse.k)
+    return summary_message(pulse, summary, results["asked"])

@@ -25,7 +25,7 @@ from flows.channels import admin_channels
 from flows.context import FlowContext
 from flows.participants import parse_id, partner_in, partner_role_in
 from flows.programs import current_program
-from storage.models import Pair, Participant
+from storage.models import Pair, Participant, ThankYou
 
 LIMIT = 1000
 
@@ -101,25 +101,17 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     thanks = await ctx.repos.thanks.write(pair.id, me.id, partner.id, text, ctx.now)  # type: ignore[union-attr, arg-type]
     if thanks is None:
         return say("You've already sent your thank-you. It has been delivered.")
+    # A pointer, not the words: the outbox keeps what it sends, and the text belongs in
+    # its sealed row (erased with `forget`).
     await ctx.send_to(
         f"thanks:{thanks.id}",
         partner,  # type: ignore[arg-type]
-        Message(
-            summary=f"A thank-you from {me.display_name}, your mentoring partner",  # type: ignore[union-attr]
-            blocks=(
-                Heading(text=f"A thank-you from {me.display_name}"),  # type: ignore[union-attr]
-                Text(text=f"“{text}”"),
-                Text(
-                    text="It's yours. Share it with the program team if you'd like them to see it."
-                ),
-                Actions(
-                    buttons=(
-                        Button(
-                            action_id="thanks.share",
-                            label="Share with the program team",
-                            value=str(thanks.id),
-                        ),
-                    )
+        copy.notice(
+            f"A thank-you from {me.display_name}, your mentoring partner",  # type: ignore[union-attr]
+            "It's yours to keep, and to share with the program team if you like.",
+            buttons=(
+                Button(
+                    action_id="thanks.read", label="Read it", value=str(thanks.id), style="primary"
                 ),
             ),
         ),
@@ -139,8 +131,10 @@ async def _cannot_write(ctx: FlowContext, me: Participant | None, pair: Pair | N
     return ""
 
 
-async def share(event: ButtonAction, ctx: FlowContext) -> Say:
-    """The recipient, and only the recipient, shares their thank-you with the admins."""
+async def _received(
+    ctx: FlowContext, event: ButtonAction
+) -> tuple[ThankYou | None, Participant | None]:
+    """The thank-you a button names, and its recipient, only if the recipient pressed it."""
     number = parse_id(event.value)
     thanks = await ctx.repos.thanks.get(number) if number else None
     me = await ctx.repos.participants.get(thanks.recipient_id) if thanks else None
@@ -150,6 +144,36 @@ async def share(event: ButtonAction, ctx: FlowContext) -> Say:
         actor.tenant,
         actor.user_id,
     ):
+        return None, None
+    return thanks, me
+
+
+async def read(event: ButtonAction, ctx: FlowContext) -> Say:
+    thanks, _me = await _received(ctx, event)
+    if thanks is None:
+        return say("That button isn't for you, or the thank-you was erased.")
+    author = await ctx.repos.participants.get(thanks.author_id)
+    from_whom = author.display_name if author and author.display_name else "your partner"
+    return say(
+        f"A thank-you from {from_whom}",
+        Heading(text=f"A thank-you from {from_whom}"),
+        Text(text=f"“{ctx.repos.thanks.text(thanks)}”"),
+        Actions(
+            buttons=(
+                Button(
+                    action_id="thanks.share",
+                    label="Share with the program team",
+                    value=str(thanks.id),
+                ),
+            )
+        ),
+    )
+
+
+async def share(event: ButtonAction, ctx: FlowContext) -> Say:
+    """The recipient, and only the recipient, shares their thank-you with the admins."""
+    thanks, me = await _received(ctx, event)
+    if thanks is None or me is None:
         return say("That button isn't for you. Nothing was shared.")
     if not await ctx.repos.thanks.mark_shared(thanks, ctx.now):  # type: ignore[arg-type]
         return say("You've already shared it. Thank you!")

@@ -319,6 +319,8 @@ class ReadinessPulse(SQLModel, table=True):
     closes_at: datetime = _ts(nullable=False)
     k: int = 5
     published_at: datetime | None = _ts(nullable=True)
+    # Frozen at the close: {"asked", "answered", "tallies"}; shown ever after, never recomputed.
+    results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class ReadinessInvite(SQLModel, table=True):

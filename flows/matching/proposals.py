@@ -204,6 +204,8 @@ async def approve(ctx: FlowContext, program: Program) -> Say:
             left_out.update({proposal.mentor_id, proposal.mentee_id})
             continue
         ready = not any((await preparation.unread(ctx, [mentor, mentee], program)).values())
+        for member in (mentor, mentee):  # someone who never got their first card gets it now
+            await preparation.start(ctx, member, program)
         pair = await ctx.repos.pairs.save(
             Pair(
                 program_id=program.id,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import Cipher
 from storage.models import Pair, PairAgreement
+from storage.repositories._upsert import insert_ignore
 
 
 class Agreements:
@@ -26,9 +27,11 @@ class Agreements:
     async def save(
         self, pair_id: int, answers: dict[str, str], *, by: int, now: datetime
     ) -> PairAgreement:
-        row = await self._row(pair_id) or PairAgreement(
-            pair_id=pair_id, answers_enc="", updated_by=by
-        )
+        # Both partners may save at the same moment: create the row once, then update it.
+        values = {"pair_id": pair_id, "answers_enc": "", "updated_by": by, "updated_at": now}
+        await insert_ignore(self._s, PairAgreement, values)
+        row = await self._row(pair_id)
+        assert row is not None
         row.answers_enc = self._cipher.encrypt(json.dumps(answers), row.answers_context)
         row.updated_by, row.updated_at = by, now
         self._s.add(row)

@@ -57,6 +57,10 @@ class Circles:
         )
         return list((await self._s.exec(query.order_by(col(CircleMember.participant_id)))).all())
 
+    async def memberships(self, participant_id: int) -> list[CircleMember]:
+        query = select(CircleMember).where(CircleMember.participant_id == participant_id)
+        return list((await self._s.exec(query)).all())
+
     async def save(self, member: CircleMember) -> None:
         self._s.add(member)
         await self._s.flush()

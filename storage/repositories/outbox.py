@@ -140,6 +140,17 @@ class Outbox:
         result = await self._s.exec(statement)  # type: ignore[call-overload]
         return int(result.rowcount)
 
+    async def cancel_pending_keyed(self, key: str) -> int:
+        """A message not yet sent, with its per-person copies (`key:0`, `key:1`, …)."""
+        keyed = or_(col(OutboxItem.key) == key, col(OutboxItem.key).startswith(f"{key}:"))
+        statement = (
+            update(OutboxItem)
+            .where(keyed, col(OutboxItem.status) == "pending")
+            .values(status="cancelled")
+        )
+        result = await self._s.exec(statement)  # type: ignore[call-overload]
+        return int(result.rowcount)
+
     async def save(self, item: OutboxItem) -> None:
         self._s.add(item)
         await self._s.flush()

@@ -57,12 +57,24 @@ class Readiness:
         )
         return (await self._s.exec(query)).first()
 
-    async def answer(self, invite: ReadinessInvite, answers: dict[str, str]) -> bool:
-        """Count one person's answers, once: the conditional update is the lock against a
-        double submission. Nothing links the counts to the invite."""
+    async def answer(
+        self, invite: ReadinessInvite, answers: dict[str, str], *, now: datetime
+    ) -> bool:
+        """Count one person's answers, once and only while the pulse is open: the
+        conditional update is the lock against a double submission and against an answer
+        landing after the results were frozen. Nothing links the counts to the invite."""
+        still_open = select(ReadinessPulse.id).where(
+            col(ReadinessPulse.id) == invite.pulse_id,
+            col(ReadinessPulse.closes_at) > now,
+            col(ReadinessPulse.published_at).is_(None),
+        )
         marked = await self._s.exec(  # type: ignore[call-overload]
             update(ReadinessInvite)
-            .where(col(ReadinessInvite.id) == invite.id, col(ReadinessInvite.answered).is_(False))
+            .where(
+                col(ReadinessInvite.id) == invite.id,
+                col(ReadinessInvite.answered).is_(False),
+                col(ReadinessInvite.pulse_id).in_(still_open),
+            )
             .values(answered=True)
         )
         if not marked.rowcount:
@@ -100,10 +112,22 @@ class Readiness:
         )
         return list((await self._s.exec(query.order_by(ReadinessPulse.id))).all())
 
-    async def mark_published(self, pulse: ReadinessPulse, now: datetime) -> bool:
+    async def freeze(self, pulse: ReadinessPulse, now: datetime) -> bool:
+        """Snapshot the turnout and counts once, at the close; False if already frozen."""
         result = await self._s.exec(  # type: ignore[call-overload]
             update(ReadinessPulse)
             .where(col(ReadinessPulse.id) == pulse.id, col(ReadinessPulse.published_at).is_(None))
             .values(published_at=now)
         )
-        return bool(result.rowcount)
+        if not result.rowcount:
+            return False
+        asked, answered = await self.turnout(pulse.id)  # type: ignore[arg-type]
+        pulse.results = {
+            "asked": asked,
+            "answered": answered,
+            "tallies": await self.tallies(pulse.id),  # type: ignore[arg-type]
+        }
+        pulse.published_at = now
+        self._s.add(pulse)
+        await self._s.flush()
+        return True

@@ -66,7 +66,7 @@ async def test_a_permanent_delivery_failure_shows_in_admin_status(session, progr
     await matched(session, app)
     text = text_of(await session.say(ADMIN, "admin status"))
     assert "Could not be delivered" in text
-    assert "intro:1: user_not_found: the person has left the workspace" in text
+    assert "intro #3: user_not_found: the person has left the workspace" in text
     assert "Messages failed: 1" in text
 
 

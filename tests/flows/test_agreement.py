@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlmodel import select
 
 from bot.events import ButtonAction
-from storage.models import PairAgreement
+from storage.models import OutboxItem, PairAgreement
 from tests.conftest import ADMIN
 from tests.flows.test_cycles import one_pair
 from tests.helpers import text_of
@@ -33,9 +35,15 @@ async def test_either_partner_fills_it_in_and_both_receive_it(session, program, 
     await app.engine.dispatch()
     for user in ("ann", "sam"):
         [seen] = agreements_seen(console, user)
-        body = seen.message.model_dump_json()
-        assert OURS["focus"] in body and "Every two weeks" in body
+        assert OURS["focus"] not in seen.message.model_dump_json()  # a pointer only
+        shown = text_of(await session.press(user, "Read our agreement"))
+        assert OURS["focus"] in shown and "Every two weeks" in shown
     assert agreements_seen(console, ADMIN) == [] and console.seen_by("#mentoring-admins") == []
+    async with app.db.session() as s:
+        queued = [json.dumps(o.message) for o in (await s.exec(select(OutboxItem))).all()]
+    assert all(OURS["focus"] not in m and "Salaries" not in m for m in queued)
+    reader = ButtonAction(actor=session.actor("bob"), action_id="agreement.read", value="1")
+    assert "no agreement to show you" in text_of(await app.engine.handle(reader))
 
     await session.press("sam", "Change it")
     form = session.open_forms["sam"]

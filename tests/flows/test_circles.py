@@ -82,3 +82,22 @@ def test_circles_are_balanced_and_hold_everyone_once(ids, seed):
     sizes = [len(c) for c in circles]
     assert max(sizes) <= LARGEST and max(sizes) - min(sizes) <= 1 and min(sizes) >= 2
     assert circles == circles_of(list(reversed(ids)), seed)  # replicas agree
+
+
+async def test_someone_who_leaves_before_the_circle_message_goes_is_left_out(
+    session, program, app, clock, console
+):
+    await pilot(session, app)
+    await matched(session, app)
+    await app.engine.tick()
+    for mentor in ("ann", "bob", "cat"):
+        await session.press(mentor, "Join this month's circle")
+    clock.advance(timedelta(days=4, hours=9))  # the 8th, 18:00: formed, not yet sent
+    await app.engine.tick()
+    await session.say("cat", "forget")
+    await session.press("cat", "Erase my data")
+    clock.advance(timedelta(days=2, hours=15))  # Monday morning
+    await app.engine.dispatch()
+    [circle] = circle_messages(console, "ann")
+    assert "Cat" not in circle.message.summary and "@cat" not in circle.where
+    assert circle_messages(console, "cat") == []

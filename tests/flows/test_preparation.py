@@ -10,7 +10,7 @@ from bot.events import ButtonAction
 from flows.preparation import cards_for
 from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
 from storage.models import CardRead, OutboxItem, Pair, PairPrompt
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, START
 from tests.helpers import join, text_of
 
 MENTOR = {"role": "mentor", "offers": ["ai_tools"], "wants": ["career_growth"]}
@@ -137,34 +137,60 @@ async def test_a_gentle_reminder_goes_only_to_whoever_has_not_finished(
 async def test_admins_see_counts_only_and_can_override(session, program, app, console):
     await waiting_pair(session, app)
     text = text_of(await session.say(ADMIN, "admin introduce"))
-    assert (
-        "1 of 2 participants have finished" in text and "waiting for their introduction: 1" in text
-    )
+    assert "not shown for 2 people" in text  # fewer than k: no count at all
+    assert "waiting for their introduction: 1" in text
     assert "sam" not in text.lower() and "ann" not in text.lower()
     status = text_of(await session.say(ADMIN, "admin status"))
-    assert "Preparation finished: 1 of 2" in status and "Pairs: 1 waiting" in status
+    assert "Preparation: not shown for 2 people" in status and "Pairs: 1 waiting" in status
 
     refused = text_of(await session.say("ann", "admin introduce all"))
     assert "admins" in refused.lower()
-    assert "not in a pair waiting" in text_of(await session.say(ADMIN, "admin introduce @zed"))
-    assert "Introduced 1 pair" in text_of(await session.say(ADMIN, "admin introduce @Sam"))
+    # The same answer whether or not the person had a pair waiting: no probing by name.
+    nobody = text_of(await session.say(ADMIN, "admin introduce @zed")).replace("@zed", "X")
+    await app.engine.dispatch()
+    assert intros(console, "ann") == []
+    somebody = text_of(await session.say(ADMIN, "admin introduce @Sam")).replace("@Sam", "X")
+    assert nobody == somebody
     assert "Introduced 0 pairs" in text_of(await session.say(ADMIN, "admin introduce all"))
     await app.engine.dispatch()
     assert len(intros(console, "ann")) == 1 and len(intros(console, "sam")) == 1
 
 
+async def test_counts_are_shown_from_k_people_unless_all_alike(session, program, app):
+    for user in ("ann", "bob", "cat"):
+        await join(session, user, **MENTOR)
+    await join(session, "tom", **MENTEE)
+    await join(session, "sam", prepare=False, **MENTEE)
+    text = text_of(await session.say(ADMIN, "admin introduce"))
+    assert "4 of 5 participants have finished" in text
+    await read_all(session, app, "sam")
+    assert "not shown for 5 people" in text_of(await session.say(ADMIN, "admin introduce"))
+
+
+async def read_all(session, app, user):
+    await app.engine.dispatch()
+    replies = await session.press(user, "Got it")
+    while "prepared" not in text_of(replies):
+        replies = await session.press(user, "Got it")
+
+
 async def test_leaving_before_the_introduction_cancels_the_match_quietly(
-    session, program, app, console
+    session, program, app, clock, console
 ):
     await waiting_pair(session, app)
+    clock.advance(timedelta(days=2, hours=9))  # Wednesday 18:00, after hours
+    await app.engine.tick()  # sam's first reminder is queued for the morning
+    [reminder] = [o for o in await rows(app, OutboxItem) if o.key.startswith("prep-reminder")]
+    assert reminder.status == "pending"
     await session.say("sam", "leave")
+    clock.advance(timedelta(hours=15))  # Thursday morning
     await app.engine.dispatch()
     [pair] = await rows(app, Pair)
     assert pair.status == "ended" and pair.end_kind == "cancelled"
     [told] = console.seen_by("ann")
     assert "couldn't go ahead" in told.message.summary and "Sam" not in told.message.summary
-    pending = [o for o in await rows(app, OutboxItem) if o.recipient and "sam" in o.recipient]
-    assert all(o.status != "pending" for o in pending)  # sam's reminders are cancelled too
+    [reminder] = [o for o in await rows(app, OutboxItem) if o.key.startswith("prep-reminder")]
+    assert reminder.status == "cancelled"  # and sam's reminder never goes
     await join(session, "tom", **MENTEE)
     assert "Proposed 1 pair" in text_of(await session.say(ADMIN, "admin match 2"))
 
@@ -179,3 +205,42 @@ async def test_a_program_without_preparation_introduces_at_once(session, app, co
     assert console.delivered == []
     await session.say(ADMIN, "admin match 1")
     assert "1 pair introduced" in text_of(await session.say(ADMIN, "admin match approve"))
+
+
+async def test_a_cancelled_match_never_names_the_other_person(session, program, app):
+    await waiting_pair(session, app)
+    await session.say("sam", "leave")
+    mine = text_of(await session.say("ann", "my-data"))
+    assert "didn't go ahead" in mine and "Sam" not in mine
+
+
+async def test_a_ready_pair_left_waiting_is_introduced_by_the_next_tick(
+    session, program, app, console
+):
+    """Both partners' last cards read in two transactions at once: neither saw the other's."""
+    await waiting_pair(session, app)
+    async with app.db.session() as s:  # sam's cards, recorded without the flow's check
+        for card in cards_for("mentee"):
+            s.add(CardRead(participant_id=2, card_id=card.id, read_at=START))
+        await s.commit()
+    await app.engine.tick()
+    assert len(intros(console, "ann")) == 1 and len(intros(console, "sam")) == 1
+
+
+async def test_someone_who_never_got_a_first_card_gets_it_at_matching(
+    session, program, app, console
+):
+    await join(session, "ann", **MENTOR)
+    await join(session, "sam", prepare=False, **MENTEE)
+    async with app.db.session() as s:  # as if sam joined before preparation existed
+        for item in (await s.exec(select(OutboxItem))).all():
+            await s.delete(item)
+        await s.commit()
+    console.delivered.clear()
+    await session.say(ADMIN, "admin match 1")
+    await session.say(ADMIN, "admin match approve")
+    await app.engine.dispatch()
+    assert [d.message.summary for d in console.seen_by("sam")] == [
+        "Preparation 1 of 5: Why this runs upward"
+    ]
+    assert console.seen_by("ann") == []  # prepared, waiting: nothing yet

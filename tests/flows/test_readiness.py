@@ -59,7 +59,9 @@ async def test_a_pulse_is_counted_and_summarised_only_once_it_closes(
         assert "6 of 6 answered" in text
         assert "3 of 6 agree · average 4.0 of 5" in text  # leaders ready to listen
         assert "Launch as a small pilot" in text
-    assert "safe telling a senior leader" in result  # everyone agreed: withheld, not shown
+    # everyone agreed that it's safe to speak: withheld, and left out of the recommendation
+    assert "safe telling a senior leader something unwelcome.: not shown" in result
+    assert "answered alike are left out" in result
     assert "6 of 6 agree" not in result and "6 of 6 say yes" not in result
     await app.engine.tick()
     assert len(console.seen_by("#mentoring-admins")) == 1  # posted once
@@ -145,3 +147,29 @@ def test_no_figure_below_k_or_pinning_everyones_answer(tallies, k):
     if answered < k:
         assert all(line.value is None for line in summary.lines)
         assert summary.recommendation.startswith("Not enough answers")
+
+
+@given(tallies=ANSWERS, k=st.integers(3, 8))
+def test_the_recommendation_never_rests_on_a_withheld_question(tallies, k):
+    answered = max((sum(c.values()) for c in tallies.values()), default=0)
+    summary = summarise(tallies, answered, k)
+    for question, line in zip(questions(), summary.lines, strict=True):
+        if line.value is None:
+            assert question.blocker not in summary.recommendation
+    if any(line.value is None for line in summary.lines):
+        assert not summary.recommendation.startswith("Launch: the group is ready")
+
+
+async def test_results_are_frozen_at_the_close(session, program, app, clock, console):
+    await send_pulse(session, app)
+    for i, user in enumerate(EVERYONE[:5]):
+        await answer(session, user, {**HOPEFUL, "leaders_listen": "5" if i % 2 else "2"})
+    await session.press("uma", "Answer anonymously")  # opened before the close…
+    clock.advance(timedelta(days=8))
+    first = text_of(await session.say(ADMIN, "admin readiness"))  # frozen now, tick or not
+    late = text_of(await session.submit("uma", {**HOPEFUL, "leaders_listen": "5"}))
+    assert "closed" in late  # …submitted after: not counted
+    assert text_of(await session.say(ADMIN, "admin readiness")) == first
+    assert "5 of 6 answered" in first
+    tallies = {(t.question, t.answer): t.count for t in await rows(app, ReadinessTally)}
+    assert sum(n for (q, _a), n in tallies.items() if q == "sponsor") == 5

@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('closes_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('k', sa.Integer(), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('results', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['program_id'], ['program.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
