@@ -86,8 +86,8 @@ class Dispatcher:
 
     async def drain(self, within: float = 30.0) -> None:
         """Graceful shutdown: claim nothing more, let sends already under way finish and
-        be recorded, and give back what was claimed but not started (it is pending again
-        at once for the next process)."""
+        be recorded, and give back what was claimed but not started (due again at once,
+        for the next process)."""
         self._stopping = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), within)
@@ -185,7 +185,7 @@ class Dispatcher:
             run.report.ambiguous += 1
         unreachable = await self._send_one(item, run, destination, ambiguous)
         async with self._db.session() as session:
-            await Outbox(session).save(await session.merge(item))
+            await Outbox(session).record(item)
             for actor_key in unreachable:
                 platform, tenant, user_id = actor_key.split(":", 2)
                 await Contacts(session).mark_unreachable(

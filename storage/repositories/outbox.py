@@ -65,11 +65,6 @@ class Outbox:
     async def get(self, key: str) -> OutboxItem | None:
         return (await self._s.exec(select(OutboxItem).where(OutboxItem.key == key))).first()
 
-    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
-        """What a dispatcher may take now, oldest first (read only: `claim` takes them)."""
-        query = select(OutboxItem).where(_claimable(now)).order_by(*_OLDEST_FIRST).limit(limit)
-        return list((await self._s.exec(query)).all())
-
     async def expire_leases(self, now: datetime) -> int:
         """Claims whose dispatcher died mid-send (lease over) become `ambiguous`: the
         platform may or may not have the message. One statement, so of several replicas
@@ -185,6 +180,25 @@ class Outbox:
         )
         result = await self._s.exec(statement)  # type: ignore[call-overload]
         return int(result.rowcount)
+
+    async def record(self, item: OutboxItem) -> None:
+        """Write what a send attempt changed on `item` (a detached copy): one UPDATE by id,
+        no read first."""
+        statement = (
+            update(OutboxItem)
+            .where(col(OutboxItem.id) == item.id)
+            .values(
+                status=item.status,
+                attempts=item.attempts,
+                not_before=item.not_before,
+                claimed_until=item.claimed_until,
+                last_error=item.last_error,
+                platform_id=item.platform_id,
+                sent_at=item.sent_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self._s.exec(statement)  # type: ignore[call-overload]
 
     async def save(self, item: OutboxItem) -> None:
         self._s.add(item)
