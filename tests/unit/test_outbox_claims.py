@@ -125,7 +125,7 @@ async def test_a_dispatcher_claims_a_few_at_a_time_not_the_whole_queue(db: Datab
     deliver = adapter.deliver
 
     async def looking(address: Address, message: Message, *, key: str) -> Receipt:
-        if not in_flight:
+        if key == "p:0":
             in_flight.append(sum(i.status == "sending" for i in await all_items(db)))
         return await deliver(address, message, key=key)
 
