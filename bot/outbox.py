@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # A replica then never sits on a pile of claimed items that its rivals could be sending.
 CLAIM_HORIZON = 2.0
 FIRST_CLAIM = 4
-# Destinations sent to at once by one dispatcher: a send waits on the platform and on the
+# Destinations one dispatcher sends to at once (by default): a send waits on the platform and on the
 # database, so one at a time leaves the allowed rate unused (each destination's own
 # messages still go one after the other, in order).
 IN_FLIGHT = 4
@@ -75,6 +75,7 @@ class Dispatcher:
         base_backoff: timedelta = timedelta(seconds=30),
         batch: int = 100,
         lease: timedelta = timedelta(minutes=5),
+        in_flight: int = IN_FLIGHT,
     ) -> None:
         self._db = db
         self._adapters = adapters
@@ -82,6 +83,7 @@ class Dispatcher:
         self._base_backoff = base_backoff
         self._batch = batch
         self._lease = lease
+        self._in_flight = in_flight
         self._pace: float | None = None  # sends per second, as measured
         self._stopping = False
         self._runs = 0
@@ -152,7 +154,7 @@ class Dispatcher:
         return claimed
 
     async def _send_claimed(self, claimed: list[OutboxItem], run: _Run, claimed_at: float) -> None:
-        """Send the claimed items, each destination's in order and up to IN_FLIGHT
+        """Send the claimed items, each destination's in order and up to `in_flight`
         destinations at once (the adapter's pacer keeps the overall rate); give back those
         that must not go now. No transaction is held while the platform answers: an adapter
         may read the database itself (e.g. a stored conversation reference), and SQLite
@@ -162,7 +164,7 @@ class Dispatcher:
             by_destination.setdefault(_destination(item), []).append(item)
         give_back: list[tuple[OutboxItem, datetime]] = []
         lease_end = claimed_at + self._lease.total_seconds() * (1 - LEASE_MARGIN)
-        slots = asyncio.Semaphore(IN_FLIGHT)
+        slots = asyncio.Semaphore(self._in_flight)
         started = time.monotonic()
         async with asyncio.TaskGroup() as group:
             tasks = [
