@@ -118,14 +118,18 @@ async def seed(app: App, users: list[str]) -> None:
 
 async def unfinished(app: App) -> int:
     async with app.db.session() as session:
-        query = select(func.count()).where(col(OutboxItem.status).in_(("pending", "sending")))
+        query = select(func.count()).where(
+            col(OutboxItem.status).in_(("pending", "sending", "ambiguous"))
+        )
         return int((await session.exec(query)).one())
 
 
 async def next_due(app: App) -> datetime | None:
     """When the earliest waiting item may go (None: nothing pending)."""
     async with app.db.session() as session:
-        query = select(func.min(OutboxItem.not_before)).where(OutboxItem.status == "pending")
+        query = select(func.min(OutboxItem.not_before)).where(
+            col(OutboxItem.status).in_(("pending", "ambiguous"))
+        )
         moment = (await session.exec(query)).one()
     if moment is None:
         return None

@@ -95,7 +95,12 @@ def build_app(
         ),
         router=build_router(),
         due_jobs=due_jobs(),
-        dispatcher=Dispatcher(db, adapters, lease=timedelta(seconds=settings.outbox_lease_seconds)),
+        dispatcher=Dispatcher(
+            db,
+            adapters,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            in_flight=settings.outbox_in_flight,
+        ),
         on_first_contact=first_contact,
     )
     for edge in (slack, teams):

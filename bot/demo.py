@@ -247,6 +247,7 @@ async def run_demo(db_path: Path) -> None:
         encryption_keys=[Fernet.generate_key().decode()],
         admins=[f"console:{TENANT}:{ADMIN}"],
         admin_channels=[f"console:{TENANT}:mentoring-admins"],
+        outbox_in_flight=1,  # one send at a time: the transcript comes out in the same order
     )
     await upgrade_async(settings.database_url)
     clock = FrozenClock(START)

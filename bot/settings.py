@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(
         default=300, ge=1, description="How long a dispatcher holds a message it is sending."
     )
+    outbox_in_flight: int = Field(
+        default=4, ge=1, le=32, description="Destinations one dispatcher sends to at once."
+    )
     retention_days: int = Field(
         default=90,
         ge=1,

@@ -235,7 +235,8 @@ class OutboxItem(SQLModel, table=True):
     message: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     recipient: str | None = Field(default=None, max_length=240, index=True)
     pair_id: int | None = Field(default=None, index=True)  # cancelled together if the pair ends
-    # pending | sending (claimed by a dispatcher until `claimed_until`) | sent | failed | cancelled
+    # pending | sending (claimed by a dispatcher until `claimed_until`) | ambiguous (its
+    # dispatcher died mid-send) | sent | failed (permanent, reason in last_error) | cancelled
     status: str = Field(default="pending", max_length=10)
     attempts: int = 0
     not_before: datetime = _ts(nullable=False)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, case, func
 from sqlmodel import and_, col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from storage.models import OutboxItem
 from storage.repositories._upsert import insert_ignore
+
+# The states of an outbox item. `sending`: claimed by a dispatcher until `claimed_until`
+# (in flight). `ambiguous`: a dispatcher died mid-send, the platform may have the message;
+# it is reconciled (or, where the platform can't tell, sent once more) by whichever
+# dispatcher claims it. `failed` is permanent, with the platform's reason in `last_error`.
+PENDING, SENDING, AMBIGUOUS = "pending", "sending", "ambiguous"
+SENT, FAILED, CANCELLED = "sent", "failed", "cancelled"
+STATES = (PENDING, SENDING, AMBIGUOUS, SENT, FAILED, CANCELLED)
+_OLDEST_FIRST = (col(OutboxItem.not_before), col(OutboxItem.id))
 
 
 class Outbox:
@@ -53,55 +65,86 @@ class Outbox:
     async def get(self, key: str) -> OutboxItem | None:
         return (await self._s.exec(select(OutboxItem).where(OutboxItem.key == key))).first()
 
-    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
-        """Pending items whose time has come, and claims whose dispatcher died (lease over)."""
-        query = (
-            select(OutboxItem)
-            .where(
-                or_(
-                    and_(OutboxItem.status == "pending", col(OutboxItem.not_before) <= now),
-                    and_(OutboxItem.status == "sending", col(OutboxItem.claimed_until) < now),
-                )
-            )
-            .order_by(OutboxItem.not_before, OutboxItem.id)
-            .limit(limit)
+    async def expire_leases(self, now: datetime) -> int:
+        """Claims whose dispatcher died mid-send (lease over) become `ambiguous`: the
+        platform may or may not have the message. One statement, so of several replicas
+        exactly one turns each of them; rows a rival holds locked are left to it."""
+        stale = and_(col(OutboxItem.status) == SENDING, col(OutboxItem.claimed_until) < now)
+        chosen = select(OutboxItem.id).where(stale).with_for_update(skip_locked=True)
+        statement = (
+            update(OutboxItem)
+            .where(col(OutboxItem.id).in_(_once(chosen)), stale)
+            .values(status=AMBIGUOUS, claimed_until=None)
+            .returning(col(OutboxItem.id))  # counted from RETURNING: no rowcount after a CTE
+            .execution_options(synchronize_session=False)
         )
-        return list((await self._s.exec(query)).all())
+        result = await self._s.exec(statement)  # type: ignore[call-overload]
+        return len(result.all())
 
-    async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
-        """Take an item for sending. The conditional update is the lock: of several
-        dispatchers (or replicas) that saw the same due item, exactly one wins. On
-        PostgreSQL the row is picked with FOR UPDATE SKIP LOCKED, so a replica whose rival
-        is mid-claim moves on at once instead of queueing behind its lock."""
-        claimable = (
+    async def claim(
+        self, now: datetime, lease: timedelta, limit: int, platforms: Collection[str]
+    ) -> list[OutboxItem]:
+        """Take up to `limit` due items of these platforms in one statement, oldest first,
+        each with a lease until `now + lease`: pending ones become `sending`, ambiguous
+        ones stay `ambiguous` (they are reconciled, not simply sent). On PostgreSQL the
+        rows are picked with FOR UPDATE SKIP LOCKED, so replicas claiming at the same time
+        split the queue between them instead of queueing behind each other's locks; on
+        SQLite the transaction already holds the single write lock (BEGIN IMMEDIATE)."""
+        if limit < 1 or not platforms:
+            return []
+        claimable = and_(_claimable(now), col(OutboxItem.platform).in_(tuple(platforms)))
+        chosen = (
             select(OutboxItem.id)
-            .where(
-                col(OutboxItem.id) == item_id,
-                or_(
-                    col(OutboxItem.status) == "pending",
-                    and_(col(OutboxItem.status) == "sending", col(OutboxItem.claimed_until) < now),
-                ),
-            )
+            .where(claimable)
+            .order_by(*_OLDEST_FIRST)
+            .limit(limit)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
         )
         statement = (
             update(OutboxItem)
-            .where(
-                col(OutboxItem.id) == claimable,
-                or_(
-                    col(OutboxItem.status) == "pending",
-                    and_(col(OutboxItem.status) == "sending", col(OutboxItem.claimed_until) < now),
-                ),
-            )
+            .where(col(OutboxItem.id).in_(_once(chosen)), claimable)
             .values(
-                status="sending",
+                status=case((col(OutboxItem.status) == AMBIGUOUS, AMBIGUOUS), else_=SENDING),
                 claimed_until=now + lease,
                 attempts=col(OutboxItem.attempts) + 1,
             )
+            .returning(OutboxItem)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        result = await self._s.exec(statement)  # type: ignore[call-overload]
+        claimed = list(result.scalars().all())
+        return sorted(claimed, key=lambda item: (item.not_before, item.id or 0))
+
+    async def release(self, item: OutboxItem, not_before: datetime) -> bool:
+        """Give back a claimed item that was not sent (shutting down, its destination is
+        held, its lease too short to start a send): due again at `not_before`, no attempt
+        used. Only while the claim is still this dispatcher's (same status and lease)."""
+        statement = (
+            update(OutboxItem)
+            .where(
+                col(OutboxItem.id) == item.id,
+                col(OutboxItem.status) == item.status,
+                col(OutboxItem.claimed_until) == item.claimed_until,
+            )
+            .values(
+                status=AMBIGUOUS if item.status == AMBIGUOUS else PENDING,
+                claimed_until=None,
+                not_before=not_before,
+                attempts=col(OutboxItem.attempts) - 1,
+            )
+            .execution_options(synchronize_session=False)
         )
         result = await self._s.exec(statement)  # type: ignore[call-overload]
         return bool(result.rowcount)
+
+    async def waiting_platforms(self, now: datetime, served: Collection[str]) -> set[str]:
+        """Platforms with due items that none of `served` can send (another process's)."""
+        query = (
+            select(OutboxItem.platform)
+            .where(_claimable(now), col(OutboxItem.platform).not_in(tuple(served)))
+            .distinct()
+        )
+        return set((await self._s.exec(query)).all())
 
     async def failures(self, limit: int = 20) -> list[OutboxItem]:
         query = (
@@ -113,11 +156,9 @@ class Outbox:
         return list((await self._s.exec(query)).all())
 
     async def counts(self) -> dict[str, int]:
-        rows = (await self._s.exec(select(OutboxItem.status))).all()
-        counts: dict[str, int] = {}
-        for status in rows:
-            counts[status] = counts.get(status, 0) + 1
-        return counts
+        """Items per state (only the states that occur), `ambiguous` included."""
+        query = select(OutboxItem.status, func.count()).group_by(col(OutboxItem.status))
+        return {status: int(n) for status, n in (await self._s.exec(query)).all()}
 
     async def all(self) -> list[OutboxItem]:
         return list((await self._s.exec(select(OutboxItem).order_by(OutboxItem.id))).all())
@@ -151,6 +192,46 @@ class Outbox:
         result = await self._s.exec(statement)  # type: ignore[call-overload]
         return int(result.rowcount)
 
+    async def record(self, item: OutboxItem) -> None:
+        """Write what a send attempt changed on `item` (a detached copy): one UPDATE by id,
+        no read first."""
+        statement = (
+            update(OutboxItem)
+            .where(col(OutboxItem.id) == item.id)
+            .values(
+                status=item.status,
+                attempts=item.attempts,
+                not_before=item.not_before,
+                claimed_until=item.claimed_until,
+                last_error=item.last_error,
+                platform_id=item.platform_id,
+                sent_at=item.sent_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self._s.exec(statement)  # type: ignore[call-overload]
+
     async def save(self, item: OutboxItem) -> None:
         self._s.add(item)
         await self._s.flush()
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Pending and due, or ambiguous, due and not held by a live lease."""
+    free = or_(col(OutboxItem.claimed_until).is_(None), col(OutboxItem.claimed_until) < now)
+    return and_(
+        col(OutboxItem.not_before) <= now,
+        or_(
+            col(OutboxItem.status) == PENDING,
+            and_(col(OutboxItem.status) == AMBIGUOUS, free),
+        ),
+    )
+
+
+def _once(chosen: Select[tuple[int | None]]) -> Select[tuple[Any]]:
+    """The ids `chosen` picks, evaluated exactly once. A plain `IN (SELECT ... LIMIT n FOR
+    UPDATE SKIP LOCKED)` may be re-run by PostgreSQL for every row the UPDATE visits, and
+    each run skips the rows the UPDATE has just changed: the LIMIT would then not hold. A
+    MATERIALIZED CTE is computed once."""
+    ids = chosen.cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
+    return select(ids.c.id)
