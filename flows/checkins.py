@@ -7,7 +7,7 @@ from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowF
 from flows import copy
 from flows.answers import one
 from flows.context import FlowContext
-from flows.cycles import Calendar, current_cycle
+from flows.cycles import Calendar, Dated, current_cycle
 from flows.participants import membership, partner_role_in
 from storage.models import CheckIn, Pair, Participant
 from storage.repositories.pairs import ActivePair
@@ -220,7 +220,12 @@ async def due(ctx: FlowContext) -> int:
     queued = 0
     for program in await ctx.repos.programs.active():
         calendar = Calendar(program, ctx.now)
-        async for chunk in ctx.repos.pairs.active_chunks(program.id, CHUNK):  # type: ignore[arg-type]
+        starts = calendar.starts_where(
+            await ctx.repos.pairs.active_starts(program.id),  # type: ignore[arg-type]
+            lambda cal, pair: _checkin_cycle(cal, pair) >= 1,
+        )
+        chunks = ctx.repos.pairs.active_chunks(program.id, CHUNK, started=starts)  # type: ignore[arg-type]
+        async for chunk in chunks:
             queued += await _invite(ctx, _wanted(calendar, chunk))
     return queued
 
@@ -229,12 +234,18 @@ def _wanted(calendar: Calendar, chunk: list[ActivePair]) -> list[Wanted]:
     """Both partners of each pair whose check-in for the current cycle has come."""
     wanted = []
     for pair in chunk:
-        cycle = calendar.current(pair)
-        if cycle < 1 or calendar.now < calendar.checkin_due(pair, cycle):
+        cycle = _checkin_cycle(calendar, pair)
+        if cycle < 1:
             continue
         for member_id in (pair.mentor_id, pair.mentee_id):
             wanted.append((f"checkin:{pair.id}:{cycle}:{member_id}", pair.id, cycle, member_id))
     return wanted
+
+
+def _checkin_cycle(calendar: Calendar, pair: Dated) -> int:
+    """The cycle whose check-in has come (0 if none has yet)."""
+    cycle = calendar.current(pair)
+    return cycle if cycle >= 1 and calendar.now >= calendar.checkin_due(pair, cycle) else 0
 
 
 async def _invite(ctx: FlowContext, wanted: list[Wanted]) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from bot.timing import add_cycles, add_months
 from storage.models import Program
@@ -75,6 +75,15 @@ def checkin_due(pair: Dated, program: Program, cycle: int) -> datetime:
     return start + min(CHECKIN_AFTER_PROMPT, length / 2)
 
 
+class Start(NamedTuple):
+    """A start time, standing in for every pair that started then."""
+
+    started_at: datetime
+
+
+MAX_STARTS = 1_000  # past this many distinct start times, a tick just reads every pair
+
+
 class Calendar:
     """One program's calendar at one moment, for a tick that asks it about many pairs:
     answers are memoised by start time (pairs approved together share one)."""
@@ -109,3 +118,12 @@ class Calendar:
             0,
             lambda: cycle_end(pair, self.program, midpoint_cycle(pair, self.program)),
         )
+
+    def starts_where(
+        self, starts: list[datetime], due: Callable[[Calendar, Start], bool]
+    ) -> list[datetime] | None:
+        """The start times whose pairs may have something `due`; None (read them all) when
+        there are too many to list in a query."""
+        if len(starts) > MAX_STARTS:
+            return None
+        return [start for start in starts if due(self, Start(start))]

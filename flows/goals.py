@@ -21,7 +21,7 @@ from bot.messages import (
 from flows import copy
 from flows.answers import parse_date
 from flows.context import FlowContext
-from flows.cycles import Calendar
+from flows.cycles import Calendar, Dated
 from flows.participants import (
     Membership,
     membership,
@@ -210,7 +210,14 @@ async def nudges_due(ctx: FlowContext) -> int:
     queued = 0
     for program in await ctx.repos.programs.active():
         calendar = Calendar(program, ctx.now)
-        async for chunk in ctx.repos.pairs.active_chunks(program.id, CHUNK):  # type: ignore[arg-type]
+        starts = None
+        if not await ctx.repos.goals.any_due(program.id, ctx.now.date()):  # type: ignore[arg-type]
+            starts = calendar.starts_where(
+                await ctx.repos.pairs.active_starts(program.id),  # type: ignore[arg-type]
+                lambda cal, pair: _finished(cal, pair) >= 1,
+            )
+        chunks = ctx.repos.pairs.active_chunks(program.id, CHUNK, started=starts)  # type: ignore[arg-type]
+        async for chunk in chunks:
             queued += await _nudge(ctx, await _planned(ctx, calendar, chunk))
     return queued
 
@@ -235,7 +242,7 @@ async def _planned(ctx: FlowContext, calendar: Calendar, chunk: list[ActivePair]
     return planned
 
 
-def _finished(calendar: Calendar, pair: ActivePair) -> int:
+def _finished(calendar: Calendar, pair: Dated) -> int:
     """The last cycle that has ended; 0 if none has, or once the program is over."""
     if calendar.now >= calendar.program_end(pair):
         return 0

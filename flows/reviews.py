@@ -18,7 +18,7 @@ from flows import copy
 from flows.answers import one
 from flows.checkins import SCALE
 from flows.context import FlowContext
-from flows.cycles import Calendar
+from flows.cycles import Calendar, Dated
 from flows.digests import pilot_report_due
 from flows.participants import partner_role_in
 from storage.models import Review
@@ -110,7 +110,12 @@ async def due(ctx: FlowContext) -> int:
     queued = 0
     for program in await ctx.repos.programs.active():
         calendar = Calendar(program, ctx.now)
-        async for chunk in ctx.repos.pairs.active_chunks(program.id, CHUNK):  # type: ignore[arg-type]
+        starts = calendar.starts_where(
+            await ctx.repos.pairs.active_starts(program.id),  # type: ignore[arg-type]
+            lambda cal, pair: _stage(cal, pair) is not None,
+        )
+        chunks = ctx.repos.pairs.active_chunks(program.id, CHUNK, started=starts)  # type: ignore[arg-type]
+        async for chunk in chunks:
             finished = [pair.id for pair in chunk if ctx.now >= calendar.program_end(pair)]
             await ctx.repos.pairs.complete(finished, ctx.now)
             queued += await _ask(ctx, _wanted(calendar, chunk))
@@ -124,15 +129,21 @@ def _wanted(calendar: Calendar, chunk: list[ActivePair]) -> list[Wanted]:
     a pair past its middle cycle."""
     wanted = []
     for pair in chunk:
-        if calendar.now >= calendar.program_end(pair):
-            stage = "final"
-        elif calendar.now >= calendar.midpoint_end(pair):
-            stage = "midpoint"
-        else:
+        stage = _stage(calendar, pair)
+        if stage is None:
             continue
         for member in (pair.mentor_id, pair.mentee_id):
             wanted.append((f"review:{stage}:{pair.id}:{member}", pair.id, member, stage))
     return wanted
+
+
+def _stage(calendar: Calendar, pair: Dated) -> str | None:
+    """The review due: final once the program is over, midpoint after the middle cycle."""
+    if calendar.now >= calendar.program_end(pair):
+        return "final"
+    if calendar.now >= calendar.midpoint_end(pair):
+        return "midpoint"
+    return None
 
 
 async def _ask(ctx: FlowContext, wanted: list[Wanted]) -> int:

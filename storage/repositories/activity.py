@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert
-from sqlmodel import col, select, update
+from sqlmodel import col, exists, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import CheckIn, Goal, Pair, PairPrompt, Review
@@ -103,6 +103,19 @@ class Goals:
     async def for_pairs(self, pair_ids: list[int]) -> list[Goal]:
         query = select(Goal).where(col(Goal.pair_id).in_(pair_ids)).order_by(Goal.id)
         return list((await self._s.exec(query)).all())
+
+    async def any_due(self, program_id: int, today: date) -> bool:
+        """Whether an open goal of an active pair in the program is due by `today`."""
+        query = select(
+            exists().where(
+                col(Goal.pair_id) == col(Pair.id),
+                col(Pair.program_id) == program_id,
+                col(Pair.status) == "active",
+                col(Goal.done_at).is_(None),
+                col(Goal.due_on) <= today,
+            )
+        )
+        return bool((await self._s.exec(query)).one())
 
     async def open_and_due(self, pair_ids: list[int]) -> list[Goal]:
         query = select(Goal).where(

@@ -55,13 +55,27 @@ class Pairs:
             query = query.where(Pair.program_id == program_id)
         return list((await self._s.exec(query)).all())
 
+    async def active_starts(self, program_id: int) -> list[datetime]:
+        """The distinct start times of the program's active pairs (pairs approved together
+        share one), so a tick can tell which pairs may have anything due before loading them."""
+        table = Pair.__table__  # type: ignore[attr-defined]
+        query = (
+            sa_select(table.c.started_at)
+            .where(table.c.program_id == program_id, table.c.status == "active")
+            .group_by(table.c.started_at)
+        )
+        return list((await (await self._s.connection()).execute(query)).scalars().all())
+
     async def active_chunks(
-        self, program_id: int, size: int = 5_000
+        self, program_id: int, size: int = 5_000, *, started: list[datetime] | None = None
     ) -> AsyncIterator[list[ActivePair]]:
         """The program's active pairs in id order, `size` at a time, so a tick over many
-        pairs holds one chunk in memory. A pair changed while iterating is not revisited."""
+        pairs holds one chunk in memory; only those started at one of `started` if given. A
+        pair changed while iterating is not revisited."""
         table, after = Pair.__table__, 0  # type: ignore[attr-defined]
         columns = (table.c.id, table.c.mentor_id, table.c.mentee_id, table.c.two_way)
+        if started is not None and not started:
+            return
         while True:
             query = (
                 sa_select(*columns, table.c.started_at)
@@ -73,6 +87,8 @@ class Pairs:
                 .order_by(table.c.id)
                 .limit(size)
             )
+            if started is not None:
+                query = query.where(table.c.started_at.in_(started))
             chunk = [
                 ActivePair(*row)
                 for row in (await (await self._s.connection()).execute(query)).all()
