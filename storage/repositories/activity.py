@@ -6,11 +6,11 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import col, exists, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import CheckIn, Goal, Pair, PairPrompt, Review
+from storage.repositories._upsert import insert_many, one_of
 
 
 class PairPrompts:
@@ -26,7 +26,7 @@ class PairPrompts:
         used: dict[int, set[str]] = {}
         if pair_ids:
             query = select(PairPrompt.pair_id, PairPrompt.prompt_id).where(
-                col(PairPrompt.pair_id).in_(list(pair_ids))
+                one_of(self._s, col(PairPrompt.pair_id), list(pair_ids))
             )
             for pair_id, prompt_id in (await self._s.exec(query)).all():
                 used.setdefault(pair_id, set()).add(prompt_id)
@@ -39,7 +39,7 @@ class PairPrompts:
     async def record_many(self, entries: list[dict[str, Any]]) -> None:
         """Record prompts in bulk: rows with pair_id, cycle, prompt_id and lead_id."""
         if entries:
-            await (await self._s.connection()).execute(insert(PairPrompt.__table__), entries)  # type: ignore[attr-defined]
+            await insert_many(self._s, PairPrompt, entries)
 
 
 class CheckIns:
@@ -59,7 +59,7 @@ class CheckIns:
         if not pair_ids:
             return set()
         query = select(CheckIn.pair_id, CheckIn.cycle).where(
-            col(CheckIn.pair_id).in_(list(pair_ids)), col(CheckIn.met).is_(True)
+            one_of(self._s, col(CheckIn.pair_id), list(pair_ids)), col(CheckIn.met).is_(True)
         )
         return {(pair_id, cycle) for pair_id, cycle in (await self._s.exec(query)).all()}
 

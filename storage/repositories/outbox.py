@@ -10,7 +10,7 @@ from sqlmodel import and_, col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxItem
-from storage.repositories._upsert import insert_ignore, insert_many_ignore
+from storage.repositories._upsert import insert_ignore, insert_many_ignore, one_of
 
 KEYS_PER_QUERY = 5_000  # bound parameters per IN (); both databases allow over 30,000
 
@@ -62,7 +62,7 @@ class Outbox:
         wanted = list(keys)
         for start in range(0, len(wanted), KEYS_PER_QUERY):
             query = select(OutboxItem.key).where(
-                col(OutboxItem.key).in_(wanted[start : start + KEYS_PER_QUERY])
+                one_of(self._s, col(OutboxItem.key), wanted[start : start + KEYS_PER_QUERY])
             )
             found.update((await self._s.exec(query)).all())
         return found

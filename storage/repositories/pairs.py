@@ -10,6 +10,7 @@ from sqlmodel import col, exists, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import MatchRound, Pair, Participant, ProposedPair
+from storage.repositories._upsert import one_of
 
 
 class ActivePair(NamedTuple):
@@ -101,7 +102,9 @@ class Pairs:
     async def topics(self, pair_ids: Collection[int]) -> dict[int, list[str]]:
         """Each pair's shared topics, in bulk."""
         table = Pair.__table__  # type: ignore[attr-defined]
-        query = sa_select(table.c.id, table.c.shared_topics).where(table.c.id.in_(list(pair_ids)))
+        query = sa_select(table.c.id, table.c.shared_topics).where(
+            one_of(self._s, table.c.id, list(pair_ids))
+        )
         return {
             pair_id: topics
             for pair_id, topics in (await (await self._s.connection()).execute(query)).all()

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Pair, Participant
+from storage.repositories._upsert import one_of
 
 
 class Member(NamedTuple):
@@ -51,7 +52,7 @@ class Participants:
         wanted, found = sorted(set(ids)), {}
         for start in range(0, len(wanted), IDS_PER_QUERY):
             query = sa_select(*columns, raw_off_limits).where(
-                table.c.id.in_(wanted[start : start + IDS_PER_QUERY])
+                one_of(self._s, table.c.id, wanted[start : start + IDS_PER_QUERY])
             )
             for *row, off_limits in (await (await self._s.connection()).execute(query)).all():
                 found[row[0]] = Member(*row, _json_list(off_limits))
