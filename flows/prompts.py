@@ -127,8 +127,9 @@ async def _send_prompts(
     """The prompts of one chunk, queued in bulk. A pair whose prompt (or both partners'
     copies of it) is queued already is skipped before anything else is read."""
     keys = {pair_id: f"prompt:{pair_id}:{cycle}" for pair_id, cycle in cycles.items()}
+    split = bool(ctx.policy.one_by_one)  # partners' copies are `<key>:0` and `<key>:1`
     taken = await ctx.repos.outbox.existing_keys(
-        [k for key in keys.values() for k in (key, f"{key}:0", f"{key}:1")]
+        [k for key in keys.values() for k in ((key, f"{key}:0", f"{key}:1") if split else (key,))]
     )
     pairs = [
         pair
