@@ -13,8 +13,9 @@ closed yet). Partners share one of five time zones.
 configured, so nothing is sent) runs in a fresh child process, so its peak RSS
 (`resource.getrusage` maxrss) is the tick's and not the bulk load's. The tick then runs a
 second time at the same moment and must queue nothing: each prompt is enqueued once.
-Also printed: SQL statements per pair and, below 100,000 pairs, the time projected for
-100,000 (per-pair time x 100,000: the tick's work is one pass per pair).
+Also printed: the tick's CPU time (the bot's process, all threads: wall time on a shared
+machine overstates it), SQL statements per pair and, below 100,000 pairs, the time projected
+for 100,000 (per-pair time x 100,000: the tick's work is one pass per pair).
 
     .venv/bin/python bench/tick.py [--size 100000] [--postgres postgresql+asyncpg://...]
     .venv/bin/python bench/tick.py --size 5000 --profile   # cProfile of the first tick: top 15

@@ -124,20 +124,9 @@ async def due(ctx: FlowContext) -> int:
 async def _send_prompts(
     ctx: FlowContext, program: Program, chunk: list[ActivePair], cycles: dict[int, int]
 ) -> int:
-    """The prompts of one chunk, queued in bulk. A pair whose prompt (or both partners'
-    copies of it) is queued already is skipped before anything else is read."""
+    """The prompts of one chunk, queued in bulk."""
     keys = {pair_id: f"prompt:{pair_id}:{cycle}" for pair_id, cycle in cycles.items()}
-    split = bool(ctx.policy.one_by_one)  # partners' copies are `<key>:0` and `<key>:1`
-    taken = await ctx.repos.outbox.existing_keys(
-        [k for key in keys.values() for k in ((key, f"{key}:0", f"{key}:1") if split else (key,))]
-    )
-    pairs = [
-        pair
-        for pair in chunk
-        if pair.id in keys
-        and keys[pair.id] not in taken
-        and not {f"{keys[pair.id]}:0", f"{keys[pair.id]}:1"} <= taken
-    ]
+    pairs = await _not_yet_prompted(ctx, chunk, keys)
     if not pairs:
         return 0
     members = await ctx.repos.participants.members(
@@ -148,31 +137,55 @@ async def _send_prompts(
     items: list[Item] = []
     planned: list[tuple[dict[str, object], list[str]]] = []
     for pair in pairs:
-        mentor, mentee = members[pair.mentor_id], members[pair.mentee_id]
-        cycle = cycles[pair.id]
+        partners = (members[pair.mentor_id], members[pair.mentee_id])
         history = (topics.get(pair.id, []), used.get(pair.id, set()))
-        chosen = _prompt_for(program, pair, cycle, (mentor, mentee), history)
+        chosen = _prompt_for(program, pair, cycles[pair.id], partners, history)
         if chosen is None:
             continue
-        prompt, lead = chosen
-        message = prompt_message_json(
-            prompt,
-            cycle,
-            lead,
-            pair_id=pair.id,
-            two_way=pair.two_way,
-            cadence=program.cadence,
-        )
-        these = ctx.pair_items(keys[pair.id], mentor, mentee, pair.id, message)
+        these = _prompt_items(ctx, program, pair, cycles[pair.id], partners, chosen)
         items.extend(these)
-        entry = {"pair_id": pair.id, "cycle": cycle, "prompt_id": prompt.id, "lead_id": lead.id}
-        planned.append((entry, [item["key"] for item in these]))
+        prompt, lead = chosen
+        entry = {"pair_id": pair.id, "cycle": cycles[pair.id], "prompt_id": prompt.id}
+        planned.append(({**entry, "lead_id": lead.id}, [item["key"] for item in these]))
     # Queue first: the outbox keys decide which of two overlapping ticks owns each prompt,
     # and only a prompt queued by this tick is recorded as the pair's.
     inserted = await ctx.queue(items)
     entries = [entry for entry, item_keys in planned if inserted.intersection(item_keys)]
     await ctx.repos.pair_prompts.record_many(entries)
     return len(entries)
+
+
+async def _not_yet_prompted(
+    ctx: FlowContext, chunk: list[ActivePair], keys: dict[int, str]
+) -> list[ActivePair]:
+    """The pairs with a prompt due whose prompt (or both partners' copies of it, where a
+    platform splits pair messages) isn't queued yet: decided before anything else is read."""
+    split = bool(ctx.policy.one_by_one)  # partners' copies are `<key>:0` and `<key>:1`
+    taken = await ctx.repos.outbox.existing_keys(
+        [k for key in keys.values() for k in ((key, f"{key}:0", f"{key}:1") if split else (key,))]
+    )
+    return [
+        pair
+        for pair in chunk
+        if pair.id in keys
+        and keys[pair.id] not in taken
+        and not {f"{keys[pair.id]}:0", f"{keys[pair.id]}:1"} <= taken
+    ]
+
+
+def _prompt_items(
+    ctx: FlowContext,
+    program: Program,
+    pair: ActivePair,
+    cycle: int,
+    partners: tuple[Member, Member],
+    chosen: tuple[Prompt, Member],
+) -> list[Item]:
+    (mentor, mentee), (prompt, lead) = partners, chosen
+    message = prompt_message_json(
+        prompt, cycle, lead, pair_id=pair.id, two_way=pair.two_way, cadence=program.cadence
+    )
+    return ctx.pair_items(f"prompt:{pair.id}:{cycle}", mentor, mentee, pair.id, message)
 
 
 def _prompt_for(
