@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import JSON, Table, any_, func, literal, select, text
@@ -104,7 +105,7 @@ async def _executemany(
     if sorted(names) != sorted(rows[0]):  # e.g. a column default filled in: the slow way
         return await connection.execute(statement, rows)
     columns = statement.table.c
-    processors = [columns[name].type.bind_processor(dialect) for name in names]
+    processors = [_processor(columns[name].type, dialect) for name in names]
     params = [
         tuple(
             value if process is None else process(value)
@@ -113,6 +114,22 @@ async def _executemany(
         for row in rows
     ]
     return await connection.exec_driver_sql(str(compiled), params)
+
+
+def _processor(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The column type's bind processor; remembered per value except for JSON (a tick's
+    rows share a handful of timestamps, and formatting one for SQLite isn't free)."""
+    process = kind.bind_processor(dialect)
+    if process is None or isinstance(kind, JSON):
+        return process
+    seen: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = process(value)
+        return seen[value]
+
+    return remembered
 
 
 def _quoted(connection: AsyncConnection, name: str) -> str:
