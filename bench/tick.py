@@ -13,8 +13,9 @@ closed yet). Partners share one of five time zones.
 configured, so nothing is sent) runs in a fresh child process, so its peak RSS
 (`resource.getrusage` maxrss) is the tick's and not the bulk load's. The tick then runs a
 second time at the same moment and must queue nothing: each prompt is enqueued once.
-Also printed: SQL statements per pair and, below 100,000 pairs, the time projected for
-100,000 (per-pair time x 100,000: the tick's work is one pass per pair).
+Also printed: the tick's CPU time (the bot's process, all threads: wall time on a shared
+machine overstates it), SQL statements per pair and, below 100,000 pairs, the time projected
+for 100,000 (per-pair time x 100,000: the tick's work is one pass per pair).
 
     .venv/bin/python bench/tick.py [--size 100000] [--postgres postgresql+asyncpg://...]
     .venv/bin/python bench/tick.py --size 5000 --profile   # cProfile of the first tick: top 15
@@ -189,13 +190,14 @@ async def tick_twice(url: str, key: str, profile: bool) -> dict[str, Any]:
         event.listen(app.db.engine.sync_engine, "before_cursor_execute", count)
         rss_before = current_rss_kb()
         profiler = cProfile.Profile() if profile else None
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
         first = await app.engine.tick(NOW)
         if profiler:
             profiler.disable()
         first_seconds = time.perf_counter() - started
+        first_cpu = time.process_time() - cpu_started
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         first_statements = statements[0]
         started = time.perf_counter()
@@ -214,6 +216,7 @@ async def tick_twice(url: str, key: str, profile: bool) -> dict[str, Any]:
     return {
         "first": {
             "seconds": first_seconds,
+            "cpu": first_cpu,
             "queued": first.queued,
             "statements": first_statements,
         },
@@ -268,6 +271,7 @@ def report(label: str, size: int, loaded: float, figures: dict[str, Any]) -> Non
     seconds, statements = first["seconds"], first["statements"]
     print(f"    wall time          {seconds:8.2f} s", end="")
     print("  (under cProfile: slower than a plain run)" if figures["profiled"] else "")
+    print(f"    CPU time           {first['cpu']:8.2f} s  (the bot's process, all threads)")
     print(f"    per pair           {seconds / size * 1e6:8.0f} µs")
     if not figures["profiled"]:
         at_target = seconds if size >= TARGET_SIZE else seconds / size * TARGET_SIZE

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -135,17 +137,23 @@ class Engine:
         now = now or self.clock.now()
         queued: dict[str, int] = {}
         for name, job in self._due_jobs:
-            async with self.db.session() as session:
-                ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
-                try:
-                    queued[name] = await job(ctx)
-                    await session.commit()
-                except Exception as exc:
-                    # One broken job must not stop the others, nor the sending.
-                    await session.rollback()
-                    log_error(log, f"tick job {name}", exc)
-                    queued[name] = 0
+            with _bulk_work():
+                queued[name] = await self._run_job(name, job, now)
         return TickReport(queued=queued, dispatched=await self.dispatcher.run_once(now))
+
+    async def _run_job(self, name: str, job: DueJob, now: datetime) -> int:
+        """One tick job in its own transaction; a failure is logged and counts as 0."""
+        async with self.db.session() as session:
+            ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
+            try:
+                queued = await job(ctx)
+                await session.commit()
+            except Exception as exc:
+                # One broken job must not stop the others, nor the sending.
+                await session.rollback()
+                log_error(log, f"tick job {name}", exc)
+                return 0
+        return queued
 
     async def run(self, work: Callable[[FlowContext], Awaitable[T]]) -> T:
         """Run set-up work (CLI, demo) in one transaction with a flow context."""
@@ -157,6 +165,21 @@ class Engine:
 
     async def dispatch(self, now: datetime | None = None) -> DispatchReport:
         return await self.dispatcher.run_once(now or self.clock.now())
+
+
+@contextmanager
+def _bulk_work() -> Iterator[None]:
+    """No cyclic garbage collection while a tick job runs: a job over 100,000 pairs makes
+    millions of short-lived objects (rows, items) but no cycles, and full collections that
+    walk the whole heap again and again cost a third of its time. Reference counting still
+    frees everything; the collector runs again as soon as the job ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _as_list(replies: Reply | list[Reply]) -> list[Reply]:

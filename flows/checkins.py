@@ -7,9 +7,10 @@ from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowF
 from flows import copy
 from flows.answers import one
 from flows.context import FlowContext
-from flows.cycles import checkin_due, current_cycle
-from flows.participants import membership, pair_members, partner_role_in
+from flows.cycles import Calendar, Dated, current_cycle
+from flows.participants import membership, partner_role_in
 from storage.models import CheckIn, Pair, Participant
+from storage.repositories.pairs import ActivePair
 
 THEMES: dict[str, str] = {
     "scheduling": "Finding time",
@@ -208,24 +209,58 @@ async def _open_cycle(ctx: FlowContext, pair: Pair | None, text: str) -> int | N
     return cycle if 1 <= cycle <= current_cycle(pair, program, ctx.now) else None
 
 
+CHUNK = 5_000  # pairs per round of queries: bounds a tick's memory
+
+
+Wanted = tuple[str, int, int, int]  # outbox key, pair, cycle, participant
+
+
 async def due(ctx: FlowContext) -> int:
     """Tick job: a week after each prompt, each active partner gets their own check-in."""
     queued = 0
     for program in await ctx.repos.programs.active():
-        for pair in await ctx.repos.pairs.active(program.id):
-            cycle = current_cycle(pair, program, ctx.now)
-            if cycle < 1 or ctx.now < checkin_due(pair, program, cycle):
-                continue
-            for member in await pair_members(ctx, pair):
-                if member.status != "active":
-                    continue
-                queued += await ctx.send_to(
-                    f"checkin:{pair.id}:{cycle}:{member.id}",
-                    member,
-                    checkin_invite(pair.id, cycle),  # type: ignore[arg-type]
-                    pair_id=pair.id,
-                )
+        calendar = Calendar(program, ctx.now)
+        starts = calendar.starts_where(
+            await ctx.repos.pairs.active_starts(program.id),  # type: ignore[arg-type]
+            lambda cal, pair: _checkin_cycle(cal, pair) >= 1,
+        )
+        chunks = ctx.repos.pairs.active_chunks(program.id, CHUNK, started=starts)  # type: ignore[arg-type]
+        async for chunk in chunks:
+            queued += await _invite(ctx, _wanted(calendar, chunk))
     return queued
+
+
+def _wanted(calendar: Calendar, chunk: list[ActivePair]) -> list[Wanted]:
+    """Both partners of each pair whose check-in for the current cycle has come."""
+    wanted = []
+    for pair in chunk:
+        cycle = _checkin_cycle(calendar, pair)
+        if cycle < 1:
+            continue
+        for member_id in (pair.mentor_id, pair.mentee_id):
+            wanted.append((f"checkin:{pair.id}:{cycle}:{member_id}", pair.id, cycle, member_id))
+    return wanted
+
+
+def _checkin_cycle(calendar: Calendar, pair: Dated) -> int:
+    """The cycle whose check-in has come (0 if none has yet)."""
+    cycle = calendar.current(pair)
+    return cycle if cycle >= 1 and calendar.now >= calendar.checkin_due(pair, cycle) else 0
+
+
+async def _invite(ctx: FlowContext, wanted: list[Wanted]) -> int:
+    """Queue the check-ins not queued before, to partners who are active, in bulk."""
+    taken = await ctx.repos.outbox.existing_keys([key for key, *_ in wanted]) if wanted else set()
+    wanted = [entry for entry in wanted if entry[0] not in taken]
+    if not wanted:
+        return 0
+    members = await ctx.repos.participants.members([member for *_, member in wanted])
+    items = [
+        ctx.person_item(key, members[member], checkin_invite(pair_id, cycle), pair_id=pair_id)
+        for key, pair_id, cycle, member in wanted
+        if members[member].status == "active"
+    ]
+    return len(await ctx.queue(items))
 
 
 def checkin_invite(pair_id: int, cycle: int):  # type: ignore[no-untyped-def]

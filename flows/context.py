@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 from bot.events import Actor
-from bot.messages import Message, ToChannel, ToGroup, ToPair, ToPerson, platform_of
+from bot.messages import Message, ToChannel, ToGroup, ToPair, ToPerson
 from bot.timing import next_working_time
-from storage.models import Participant
 from storage.repositories import Repositories
 
 
@@ -37,11 +37,130 @@ class Policy:
         return channels
 
 
+class Person(Protocol):
+    """Whom the bot can message: a participant, or the tick's lighter `Member` row."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+Item = dict[str, Any]  # one outbox row to be queued (see `FlowContext.item`)
+
+
 @dataclass
 class FlowContext:
     repos: Repositories
     now: datetime
     policy: Policy
+    # The working window per (earliest, time zones): a tick asks it for many people at once.
+    _windows: dict[tuple[datetime, tuple[str, ...]], datetime] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def working_time(self, earliest: datetime, timezones: tuple[str, ...]) -> datetime:
+        """The first moment at or after `earliest` inside everyone's working hours."""
+        found = self._windows.get((earliest, timezones))
+        if found is None:
+            found = next_working_time(
+                earliest, list(timezones), self.policy.work_start, self.policy.work_end
+            )
+            self._windows[(earliest, timezones)] = found
+        return found
+
+    def item(
+        self,
+        key: str,
+        address: ToPerson | ToPair | ToChannel,
+        message: Message,
+        *,
+        timezones: list[str] | None = None,
+        at: datetime | None = None,
+        pair_id: int | None = None,
+    ) -> Item:
+        """The outbox row for a message the bot starts; messages to people wait for their
+        working hours."""
+        if isinstance(address, ToPair):
+            pair_id = address.pair_id
+        where = address.model_dump(mode="json")
+        return self._row(key, where, message, tuple(timezones or ()), pair_id, at)
+
+    def person_item(
+        self,
+        key: str,
+        participant: Person,
+        message: Message | dict[str, Any],
+        *,
+        pair_id: int | None = None,
+    ) -> Item:
+        """To one person, in their working hours; `pair_id` if it's about a pair's activity
+        (cancelled if the pair ends before it goes). `message` may be a dumped Message."""
+        where = {"kind": "person", "person": _actor_json(participant)}
+        return self._row(key, where, message, (participant.timezone,), pair_id)
+
+    def pair_items(
+        self,
+        key: str,
+        first: Person,
+        second: Person,
+        pair_id: int,
+        message: Message | dict[str, Any],
+    ) -> list[Item]:
+        """To both partners: one item, or one per partner where the platform has no group DM
+        (keys `<key>:0` and `<key>:1`). `message` may be a dumped Message."""
+        if isinstance(message, Message):
+            message = message.model_dump(mode="json")
+        where = {
+            "kind": "pair",
+            "pair_id": pair_id,
+            "members": [_actor_json(first), _actor_json(second)],
+            "names": [first.display_name, second.display_name],
+            "only": None,
+        }
+        if first.platform not in self.policy.one_by_one:
+            zones = (first.timezone, second.timezone)
+            return [self._row(key, where, message, zones, pair_id)]
+        return [
+            self._row(
+                f"{key}:{index}", {**where, "only": index}, message, (member.timezone,), pair_id
+            )
+            for index, member in enumerate((first, second))
+        ]
+
+    def _row(
+        self,
+        key: str,
+        address: dict[str, Any],
+        message: Message | dict[str, Any],
+        timezones: tuple[str, ...],
+        pair_id: int | None,
+        at: datetime | None = None,
+    ) -> Item:
+        earliest = at or self.now
+        if timezones:
+            earliest = self.working_time(earliest, timezones)
+        return {
+            "key": key,
+            "platform": _platform_json(address),
+            "address": address,
+            "message": message if isinstance(message, dict) else message.model_dump(mode="json"),
+            "not_before": earliest,
+            "created_at": self.now,
+            "recipient": _recipient_json(address),
+            "pair_id": pair_id,
+        }
+
+    async def queue(self, items: list[Item]) -> set[str]:
+        """Queue many items in one go; the keys queued now (not before, nor by a concurrent
+        tick: each item is queued once)."""
+        return await self.repos.outbox.add_many(items) if items else set()
 
     async def send(
         self,
@@ -55,53 +174,27 @@ class FlowContext:
     ) -> bool:
         """Queue a message the bot starts. Messages to people wait for their working hours.
         Returns False if `key` was queued before (the item is never sent twice)."""
-        earliest = at or self.now
-        if timezones:
-            earliest = next_working_time(
-                earliest, timezones, self.policy.work_start, self.policy.work_end
-            )
-        recipient = recipient_of(address)
-        if isinstance(address, ToPair):
-            pair_id = address.pair_id
-        return await self.repos.outbox.add(
-            key=key,
-            platform=platform_of(address),
-            address=address.model_dump(mode="json"),
-            message=message.model_dump(mode="json"),
-            not_before=earliest,
-            created_at=self.now,
-            recipient=recipient,
-            pair_id=pair_id,
-        )
+        item = self.item(key, address, message, timezones=timezones, at=at, pair_id=pair_id)
+        return await self.repos.outbox.add(**item)
 
     async def send_to(
-        self, key: str, participant: Participant, message: Message, *, pair_id: int | None = None
+        self, key: str, participant: Person, message: Message, *, pair_id: int | None = None
     ) -> bool:
         """To one person, in their working hours; `pair_id` if it's about a pair's activity
         (cancelled if the pair ends before it goes)."""
-        return await self.send(
-            key, to_person(participant), message, timezones=[participant.timezone], pair_id=pair_id
+        return await self.repos.outbox.add(
+            **self.person_item(key, participant, message, pair_id=pair_id)
         )
 
     async def send_to_pair(
-        self, key: str, first: Participant, second: Participant, pair_id: int, message: Message
+        self, key: str, first: Person, second: Person, pair_id: int, message: Message
     ) -> bool:
-        address = ToPair(
-            pair_id=pair_id,
-            members=(actor_of(first), actor_of(second)),
-            names=(first.display_name, second.display_name),
-        )
-        if first.platform not in self.policy.one_by_one:
-            timezones = [first.timezone, second.timezone]
-            return await self.send(key, address, message, timezones=timezones)
         queued = False
-        for index, member in enumerate((first, second)):
-            copy = address.model_copy(update={"only": index})
-            sent = await self.send(f"{key}:{index}", copy, message, timezones=[member.timezone])
-            queued = sent or queued
+        for item in self.pair_items(key, first, second, pair_id, message):
+            queued = await self.repos.outbox.add(**item) or queued
         return queued
 
-    async def send_to_group(self, key: str, members: list[Participant], message: Message) -> bool:
+    async def send_to_group(self, key: str, members: list[Person], message: Message) -> bool:
         """To a few people at once (a mentor circle), in hours that suit them all where one
         group DM is possible, else one copy each in their own hours."""
         address = ToGroup(
@@ -120,13 +213,13 @@ class FlowContext:
         return queued
 
 
-def actor_of(participant: Participant) -> Actor:
+def actor_of(participant: Person) -> Actor:
     return Actor(
         platform=participant.platform, tenant=participant.tenant, user_id=participant.user_id
     )
 
 
-def to_person(participant: Participant) -> ToPerson:
+def to_person(participant: Person) -> ToPerson:
     return ToPerson(person=actor_of(participant))
 
 
@@ -138,4 +231,34 @@ def recipient_of(address: ToPerson | ToPair | ToGroup | ToChannel) -> str | None
         if address.only is not None:
             return address.members[address.only].key
         return f"pair:{address.pair_id}" if isinstance(address, ToPair) else address.group
+    return None
+
+
+# The same, over an address already dumped to JSON (the tick builds those directly: it's
+# many times faster than validating and dumping a pydantic model per message).
+
+
+def _actor_json(person: Person) -> dict[str, str]:
+    return {"platform": person.platform, "tenant": person.tenant, "user_id": person.user_id}
+
+
+def _key_json(actor: dict[str, str]) -> str:
+    return f"{actor['platform']}:{actor['tenant']}:{actor['user_id']}"
+
+
+def _platform_json(address: dict[str, Any]) -> str:
+    if address["kind"] == "person":
+        return str(address["person"]["platform"])
+    if address["kind"] in ("pair", "group"):
+        return str(address["members"][0]["platform"])
+    return str(address["platform"])
+
+
+def _recipient_json(address: dict[str, Any]) -> str | None:
+    if address["kind"] == "person":
+        return _key_json(address["person"])
+    if address["kind"] in ("pair", "group"):
+        if address.get("only") is not None:
+            return _key_json(address["members"][address["only"]])
+        return f"pair:{address['pair_id']}" if address["kind"] == "pair" else address["group"]
     return None

@@ -137,9 +137,7 @@ def last_closed_month(now: datetime) -> tuple[datetime, datetime]:
 async def publish_month(ctx: FlowContext, program: Program, request: str = "") -> int | None:
     """The digest of the last full calendar month, or None if no pair existed yet then."""
     since, until = last_closed_month(ctx.now)
-    pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
-    introduced = [p for p in pairs if p.status != "waiting" and p.end_kind != "cancelled"]
-    if not any(p.started_at < until for p in introduced):
+    if not await ctx.repos.pairs.any_started_before(program.id, until):  # type: ignore[arg-type]
         return None
     return await publish(
         ctx,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import (
     Actions,
@@ -19,16 +21,16 @@ from bot.messages import (
 from flows import copy
 from flows.answers import parse_date
 from flows.context import FlowContext
-from flows.cycles import current_cycle, cycle_end, program_end
+from flows.cycles import Calendar, Dated
 from flows.participants import (
     Membership,
     membership,
-    pair_members,
     parse_id,
     partner_in,
     partner_role_in,
 )
 from storage.models import Goal, Pair, Participant
+from storage.repositories.pairs import ActivePair
 
 GOAL_LIMIT = 300
 
@@ -190,45 +192,92 @@ async def mark_done(event: ButtonAction, ctx: FlowContext) -> Say:
     return say(f"Marked done: “{goal.text}”. Well done.")
 
 
+CHUNK = 5_000  # pairs per round of queries: bounds a tick's memory
+
+
+@dataclass(frozen=True)
+class _Nudge:
+    pair: ActivePair
+    key: str
+    owner: int | None = None  # a goal nudge's owner; None for the pair's no-meeting nudge
+    goals: tuple[Goal, ...] = ()
+
+
 async def nudges_due(ctx: FlowContext) -> int:
     """Tick job: at most one nudge per reason per cycle: goals past due to their owner, and
-    a gentle word to a pair where nobody said “we met” for a whole cycle."""
+    a gentle word to a pair where nobody said “we met” for a whole cycle. Pairs where a
+    partner is paused or gone get neither."""
     queued = 0
     for program in await ctx.repos.programs.active():
-        for pair in await ctx.repos.pairs.active(program.id):
-            cycle = current_cycle(pair, program, ctx.now)
-            members = {m.id: m for m in await pair_members(ctx, pair)}
-            if any(m.status != "active" for m in members.values()):
-                continue
-            overdue: dict[int, list[Goal]] = {}
-            for goal in await ctx.repos.goals.open_and_due([pair.id]):  # type: ignore[list-item]
-                if goal.due_on and goal.due_on <= ctx.now.date():
-                    overdue.setdefault(goal.owner_id, []).append(goal)
-            for owner_id, goals in overdue.items():
-                if owner_id in members:
-                    queued += await ctx.send_to(
-                        f"nudge:goals:{pair.id}:{owner_id}:{cycle}",
-                        members[owner_id],
-                        _goal_nudge(goals),
-                        pair_id=pair.id,
-                    )
-            if ctx.now >= program_end(pair, program):
-                continue
-            finished = cycle - 1 if ctx.now < cycle_end(pair, program, cycle) else cycle
-            if finished >= 1 and not await _met_in(ctx, pair.id, finished):  # type: ignore[arg-type]
-                mentor, mentee = members[pair.mentor_id], members[pair.mentee_id]
-                queued += await ctx.send_to_pair(
-                    f"nudge:nomeet:{pair.id}:{finished}",
-                    mentor,
-                    mentee,
-                    pair.id,
-                    _meet_nudge(mentee.display_name),  # type: ignore[arg-type]
-                )
+        calendar = Calendar(program, ctx.now)
+        starts = None
+        if not await ctx.repos.goals.any_due(program.id, ctx.now.date()):  # type: ignore[arg-type]
+            starts = calendar.starts_where(
+                await ctx.repos.pairs.active_starts(program.id),  # type: ignore[arg-type]
+                lambda cal, pair: _finished(cal, pair) >= 1,
+            )
+        chunks = ctx.repos.pairs.active_chunks(program.id, CHUNK, started=starts)  # type: ignore[arg-type]
+        async for chunk in chunks:
+            queued += await _nudge(ctx, await _planned(ctx, calendar, chunk))
     return queued
 
 
-async def _met_in(ctx: FlowContext, pair_id: int, cycle: int) -> bool:
-    return any(c.met for c in await ctx.repos.checkins.for_pair_cycle(pair_id, cycle))
+async def _planned(ctx: FlowContext, calendar: Calendar, chunk: list[ActivePair]) -> list[_Nudge]:
+    """The nudges one chunk of pairs may be due, in the order they are queued."""
+    overdue: dict[int, dict[int, list[Goal]]] = {}
+    for goal in await ctx.repos.goals.open_and_due([pair.id for pair in chunk]):
+        if goal.due_on and goal.due_on <= ctx.now.date():
+            overdue.setdefault(goal.pair_id, {}).setdefault(goal.owner_id, []).append(goal)
+    finished = {pair.id: done for pair in chunk if (done := _finished(calendar, pair)) >= 1}
+    met = await ctx.repos.checkins.met_in(list(finished))
+    planned = []
+    for pair in chunk:
+        cycle = calendar.current(pair)
+        for owner, goals in overdue.get(pair.id, {}).items():
+            if owner in (pair.mentor_id, pair.mentee_id):
+                key = f"nudge:goals:{pair.id}:{owner}:{cycle}"
+                planned.append(_Nudge(pair, key, owner, tuple(goals)))
+        if pair.id in finished and (pair.id, finished[pair.id]) not in met:
+            planned.append(_Nudge(pair, f"nudge:nomeet:{pair.id}:{finished[pair.id]}"))
+    return planned
+
+
+def _finished(calendar: Calendar, pair: Dated) -> int:
+    """The last cycle that has ended; 0 if none has, or once the program is over."""
+    if calendar.now >= calendar.program_end(pair):
+        return 0
+    cycle = calendar.current(pair)
+    return cycle - 1 if calendar.now < calendar.cycle_end(pair, cycle) else cycle
+
+
+async def _nudge(ctx: FlowContext, planned: list[_Nudge]) -> int:
+    """Queue the planned nudges not queued before, if both partners are active, in bulk."""
+    variants = [k for n in planned for k in (n.key, f"{n.key}:0", f"{n.key}:1")]
+    taken = await ctx.repos.outbox.existing_keys(variants) if planned else set()
+    planned = [
+        n for n in planned if n.key not in taken and not {f"{n.key}:0", f"{n.key}:1"} <= taken
+    ]
+    if not planned:
+        return 0
+    members = await ctx.repos.participants.members(
+        [m for n in planned for m in (n.pair.mentor_id, n.pair.mentee_id)]
+    )
+    items, groups = [], []
+    for nudge in planned:
+        mentor, mentee = members[nudge.pair.mentor_id], members[nudge.pair.mentee_id]
+        if mentor.status != "active" or mentee.status != "active":
+            continue
+        if nudge.owner is None:
+            message = _meet_nudge(mentee.display_name)
+            these = ctx.pair_items(nudge.key, mentor, mentee, nudge.pair.id, message)
+        else:
+            message = _goal_nudge(list(nudge.goals))
+            owner = members[nudge.owner]
+            these = [ctx.person_item(nudge.key, owner, message, pair_id=nudge.pair.id)]
+        items.extend(these)
+        groups.append({item["key"] for item in these})
+    inserted = await ctx.queue(items)
+    return sum(1 for keys in groups if keys & inserted)
 
 
 def _goal_nudge(goals: list[Goal]):  # type: ignore[no-untyped-def]

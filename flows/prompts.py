@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from bot.messages import Actions, Button, Heading, Message, Text
-from flows.context import FlowContext
-from flows.cycles import CYCLE_WORD, current_cycle
-from flows.participants import pair_members
-from storage.models import Pair, PairPrompt, Participant, Program
+from flows.context import FlowContext, Item, Person
+from flows.cycles import CYCLE_WORD, Calendar
+from storage.models import Program
+from storage.repositories.pairs import ActivePair
+from storage.repositories.participants import Member
 
 LIBRARY = Path(__file__).parent / "data" / "prompts.yaml"
 
@@ -25,6 +27,10 @@ class Prompt:
     topics: frozenset[str]
     lead: str
     text: str
+
+
+Ranking = tuple[tuple[int, Prompt], ...]
+Past = tuple[list[str], set[str]]  # a pair's shared topics, and the prompts it has had
 
 
 @cache
@@ -49,80 +55,207 @@ def choose(
     """The best unused prompt: shared topics first, then the program's focus. Ties break on
     a hash of the pair id so pairs with the same topics don't all get the same prompt."""
 
-    def score(prompt: Prompt) -> tuple[int, str]:
-        points = 3 * len(prompt.topics & topics)
-        points += 2 if prompt.focus == focus else (1 if prompt.focus == "general" else 0)
-        tiebreak = hashlib.sha256(f"{pair_id}:{prompt.id}".encode()).hexdigest()
-        return points, tiebreak
+    def tiebreak(prompt: Prompt) -> str:
+        return hashlib.sha256(f"{pair_id}:{prompt.id}".encode()).hexdigest()
 
-    allowed = [p for p in prompts if p.id not in used and not (p.topics & off_limits)]
-    if senior_leads:  # junior-voiced prompts ("I'll show you…") don't suit a senior lead
-        allowed = [p for p in allowed if p.lead == "either"] or allowed
-    return max(allowed, key=score, default=None)
+    ranked = _ranked(prompts, frozenset(topics), focus, frozenset(off_limits))
+    # Junior-voiced prompts ("I'll show you…") don't suit a senior lead, unless that's all
+    # there is left.
+    ties = _best(ranked, used, either_only=True) if senior_leads else []
+    ties = ties or _best(ranked, used, either_only=False)
+    return max(ties, key=tiebreak, default=None)
+
+
+def _best(ranked: Ranking, used: set[str], *, either_only: bool) -> list[Prompt]:
+    """The unused prompts with the most points (all tied), from a ranking."""
+    ties: list[Prompt] = []
+    best = 0
+    for points, prompt in ranked:
+        if ties and points < best:
+            break
+        if prompt.id in used or (either_only and prompt.lead != "either"):
+            continue
+        best = points
+        ties.append(prompt)
+    return ties
+
+
+_RANKINGS: dict[tuple[int, frozenset[str], str, frozenset[str]], tuple[object, Ranking]] = {}
+
+
+def _ranked(
+    prompts: tuple[Prompt, ...], topics: frozenset[str], focus: str, off_limits: frozenset[str]
+) -> Ranking:
+    """The prompts clear of `off_limits`, most points first (shared topics, then the
+    program's focus); remembered, since many pairs share topics."""
+    key = (id(prompts), topics, focus, off_limits)
+    cached = _RANKINGS.get(key)
+    if cached is not None and cached[0] is prompts:
+        return cached[1]
+
+    def points(prompt: Prompt) -> int:
+        bonus = 2 if prompt.focus == focus else (1 if prompt.focus == "general" else 0)
+        return 3 * len(prompt.topics & topics) + bonus
+
+    scored = [(points(p), p) for p in prompts if not (p.topics & off_limits)]
+    ranking = tuple(sorted(scored, key=lambda entry: -entry[0]))
+    if len(_RANKINGS) >= 10_000:
+        _RANKINGS.clear()
+    _RANKINGS[key] = (prompts, ranking)
+    return ranking
+
+
+CHUNK = 5_000  # pairs per round of queries: bounds a tick's memory
 
 
 async def due(ctx: FlowContext) -> int:
     """Tick job: each active pair gets its current cycle's prompt once. Only the current
-    cycle counts, so a long outage never produces a burst of stale prompts."""
+    cycle counts, so a long outage never produces a burst of stale prompts. Works a chunk
+    of pairs at a time, with a handful of queries per chunk."""
     queued = 0
     for program in await ctx.repos.programs.active():
-        for pair in await ctx.repos.pairs.active(program.id):
-            cycle = current_cycle(pair, program, ctx.now)
-            if cycle >= 1 and await _send_prompt(ctx, program, pair, cycle):
-                queued += 1
+        calendar = Calendar(program, ctx.now)
+        async for chunk in ctx.repos.pairs.active_chunks(program.id, CHUNK):  # type: ignore[arg-type]
+            cycles = {pair.id: cycle for pair in chunk if (cycle := calendar.current(pair)) >= 1}
+            queued += await _send_prompts(ctx, program, chunk, cycles)
     return queued
 
 
-async def _send_prompt(ctx: FlowContext, program: Program, pair: Pair, cycle: int) -> bool:
-    key = f"prompt:{pair.id}:{cycle}"
-    if await ctx.repos.outbox.exists(key):
-        return False
-    mentor, mentee = await pair_members(ctx, pair)
+async def _send_prompts(
+    ctx: FlowContext, program: Program, chunk: list[ActivePair], cycles: dict[int, int]
+) -> int:
+    """The prompts of one chunk, queued in bulk."""
+    keys = {pair_id: f"prompt:{pair_id}:{cycle}" for pair_id, cycle in cycles.items()}
+    pairs = await _not_yet_prompted(ctx, chunk, keys)
+    if not pairs:
+        return 0
+    members = await ctx.repos.participants.members(
+        [m for pair in pairs for m in (pair.mentor_id, pair.mentee_id)]
+    )
+    used = await ctx.repos.pair_prompts.used_by([pair.id for pair in pairs])
+    topics = await ctx.repos.pairs.topics([pair.id for pair in pairs])
+    items: list[Item] = []
+    planned: list[tuple[dict[str, object], list[str]]] = []
+    for pair in pairs:
+        partners = (members[pair.mentor_id], members[pair.mentee_id])
+        history = (topics.get(pair.id, []), used.get(pair.id, set()))
+        chosen = _prompt_for(program, pair, cycles[pair.id], partners, history)
+        if chosen is None:
+            continue
+        these = _prompt_items(ctx, program, pair, cycles[pair.id], partners, chosen)
+        items.extend(these)
+        prompt, lead = chosen
+        entry = {"pair_id": pair.id, "cycle": cycles[pair.id], "prompt_id": prompt.id}
+        planned.append(({**entry, "lead_id": lead.id}, [item["key"] for item in these]))
+    # Queue first: the outbox keys decide which of two overlapping ticks owns each prompt,
+    # and only a prompt queued by this tick is recorded as the pair's.
+    inserted = await ctx.queue(items)
+    entries = [entry for entry, item_keys in planned if inserted.intersection(item_keys)]
+    await ctx.repos.pair_prompts.record_many(entries)
+    return len(entries)
+
+
+async def _not_yet_prompted(
+    ctx: FlowContext, chunk: list[ActivePair], keys: dict[int, str]
+) -> list[ActivePair]:
+    """The pairs with a prompt due whose prompt (or both partners' copies of it, where a
+    platform splits pair messages) isn't queued yet: decided before anything else is read."""
+    split = bool(ctx.policy.one_by_one)  # partners' copies are `<key>:0` and `<key>:1`
+    taken = await ctx.repos.outbox.existing_keys(
+        [k for key in keys.values() for k in ((key, f"{key}:0", f"{key}:1") if split else (key,))]
+    )
+    return [
+        pair
+        for pair in chunk
+        if pair.id in keys
+        and keys[pair.id] not in taken
+        and not {f"{keys[pair.id]}:0", f"{keys[pair.id]}:1"} <= taken
+    ]
+
+
+def _prompt_items(
+    ctx: FlowContext,
+    program: Program,
+    pair: ActivePair,
+    cycle: int,
+    partners: tuple[Member, Member],
+    chosen: tuple[Prompt, Member],
+) -> list[Item]:
+    (mentor, mentee), (prompt, lead) = partners, chosen
+    message = prompt_message_json(
+        prompt, cycle, lead, pair_id=pair.id, two_way=pair.two_way, cadence=program.cadence
+    )
+    return ctx.pair_items(f"prompt:{pair.id}:{cycle}", mentor, mentee, pair.id, message)
+
+
+def _prompt_for(
+    program: Program, pair: ActivePair, cycle: int, partners: tuple[Member, Member], history: Past
+) -> tuple[Prompt, Member] | None:
+    """The pair's prompt for `cycle` and who leads it; None if a partner isn't active (paused
+    or left) or the library has nothing left for them."""
+    (mentor, mentee), (topics, used) = partners, history
     if {mentor.status, mentee.status} != {"active"}:
-        return False
-    history = await ctx.repos.pair_prompts.for_pair(pair.id)  # type: ignore[arg-type]
+        return None
     lead = mentee if pair.two_way and cycle % 2 == 0 else mentor
     prompt = choose(
         library(),
-        pair_id=pair.id,  # type: ignore[arg-type]
-        topics=set(pair.shared_topics),
+        pair_id=pair.id,
+        topics=set(topics),
         focus=program.focus,
-        used={h.prompt_id for h in history},
+        used=used,
         off_limits=set(mentor.off_limits) | set(mentee.off_limits),
         senior_leads=lead is mentee,
     )
-    if prompt is None:
-        return False
-    message = prompt_message(
-        prompt,
-        cycle,
-        lead,
-        pair_id=pair.id,
-        two_way=pair.two_way,
-        cadence=program.cadence,  # type: ignore[arg-type]
-    )
-    # Queue first: the outbox key decides which of two overlapping ticks owns this prompt.
-    if not await ctx.send_to_pair(key, mentor, mentee, pair.id, message):  # type: ignore[arg-type]
-        return False
-    await ctx.repos.pair_prompts.record(
-        PairPrompt(pair_id=pair.id, cycle=cycle, prompt_id=prompt.id, lead_id=lead.id)  # type: ignore[arg-type]
-    )
-    return True
+    return None if prompt is None else (prompt, lead)
 
 
 def prompt_message(
-    prompt: Prompt, cycle: int, lead: Participant, *, pair_id: int, two_way: bool, cadence: str
+    prompt: Prompt, cycle: int, lead: Person, *, pair_id: int, two_way: bool, cadence: str
 ) -> Message:
-    who = f"{lead.display_name} leads this one." if two_way else f"{lead.display_name}, you lead."
     word = CYCLE_WORD.get(cadence, "cycle")
     return Message(
         summary=f"Conversation starter for {word} {cycle}: {prompt.text}",
         blocks=(
             Heading(text=f"Conversation starter · {word} {cycle}"),
             Text(text=prompt.text),
-            Text(text=f"{who} Find 45 minutes this {word}; a private check-in follows."),
+            Text(text=_who_leads(lead.display_name, two_way=two_way, word=word)),
             Actions(
                 buttons=(Button(action_id="goals.add", label="Add a goal", value=str(pair_id)),)
             ),
         ),
     )
+
+
+def prompt_message_json(
+    prompt: Prompt, cycle: int, lead: Person, *, pair_id: int, two_way: bool, cadence: str
+) -> dict[str, Any]:
+    """`prompt_message(…).model_dump(mode="json")`, built from a template dumped once per
+    prompt and cycle: a tick queues a prompt for every pair, and pydantic per pair shows."""
+    template = _dumped(prompt, cycle, cadence)
+    blocks = list(template["blocks"])
+    word = CYCLE_WORD.get(cadence, "cycle")
+    blocks[2] = {**blocks[2], "text": _who_leads(lead.display_name, two_way=two_way, word=word)}
+    button = {**blocks[3]["buttons"][0], "value": str(pair_id)}
+    blocks[3] = {**blocks[3], "buttons": [button]}
+    return {**template, "blocks": blocks}
+
+
+@lru_cache(maxsize=4096)
+def _dumped(prompt: Prompt, cycle: int, cadence: str) -> dict[str, Any]:
+    anyone = _Lead(display_name="")
+    message = prompt_message(prompt, cycle, anyone, pair_id=0, two_way=False, cadence=cadence)
+    return message.model_dump(mode="json")
+
+
+@dataclass(frozen=True)
+class _Lead:
+    display_name: str
+    platform: str = ""
+    tenant: str = ""
+    user_id: str = ""
+    timezone: str = ""
+
+
+def _who_leads(name: str, *, two_way: bool, word: str) -> str:
+    who = f"{name} leads this one." if two_way else f"{name}, you lead."
+    return f"{who} Find 45 minutes this {word}; a private check-in follows."

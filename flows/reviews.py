@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from bot.events import ButtonAction, FormSubmission
-from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowForm, say
+from bot.messages import (
+    Button,
+    Form,
+    FormErrors,
+    FormField,
+    Message,
+    Option,
+    Say,
+    ShowForm,
+    say,
+)
 from flows import copy, thanks
 from flows.answers import one
 from flows.checkins import SCALE
 from flows.context import FlowContext
-from flows.cycles import cycle_end, midpoint_cycle, program_end
+from flows.cycles import Calendar, Dated
 from flows.digests import pilot_report_due
-from flows.participants import pair_members, partner_role_in
-from storage.models import Pair, Participant, Review
+from flows.participants import partner_role_in
+from storage.models import Review
+from storage.repositories.pairs import ActivePair
 
 STAGES = {"midpoint": "Midpoint review", "final": "Final review"}
 CHANGED_LIMIT = 2000
@@ -89,49 +100,94 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     return say("Thank you. Your review is private; it only counts in totals across many pairs.")
 
 
+CHUNK = 5_000  # pairs per round of queries: bounds a tick's memory
+Wanted = tuple[str, int, int, str]  # outbox key, pair, participant, stage
+
+
 async def due(ctx: FlowContext) -> int:
     """Tick job: midpoint reviews after the middle cycle; at the end, complete the pair and
     ask the final review; when a pilot's last pair completes, report to admins."""
     queued = 0
     for program in await ctx.repos.programs.active():
-        for pair in await ctx.repos.pairs.active(program.id):
-            members = await pair_members(ctx, pair)
-            if ctx.now >= program_end(pair, program):
-                pair.status, pair.ended_at, pair.end_kind = "completed", ctx.now, "completed"
-                await ctx.repos.pairs.save(pair)
-                queued += await _ask(ctx, pair, members, "final")
-                queued += await thanks.invite(ctx, pair, members)
-            elif ctx.now >= cycle_end(pair, program, midpoint_cycle(pair, program)):
-                queued += await _ask(ctx, pair, members, "midpoint")
+        calendar = Calendar(program, ctx.now)
+        starts = calendar.starts_where(
+            await ctx.repos.pairs.active_starts(program.id),  # type: ignore[arg-type]
+            lambda cal, pair: _stage(cal, pair) is not None,
+        )
+        chunks = ctx.repos.pairs.active_chunks(program.id, CHUNK, started=starts)  # type: ignore[arg-type]
+        async for chunk in chunks:
+            finished = [pair for pair in chunk if ctx.now >= calendar.program_end(pair)]
+            await ctx.repos.pairs.complete([pair.id for pair in finished], ctx.now)
+            queued += await _ask(ctx, _wanted(calendar, chunk))
+            queued += await _invite_thanks(ctx, finished)
         if program.pilot:
             queued += await pilot_report_due(ctx, program)
     return queued
 
 
-async def _ask(
-    ctx: FlowContext, pair: Pair, members: tuple[Participant, Participant], stage: str
-) -> int:
+async def _invite_thanks(ctx: FlowContext, finished: list[ActivePair]) -> int:
+    """Pairs completed this tick: whoever was mentored is invited to say thank you."""
+    if not finished:
+        return 0
+    people = await ctx.repos.participants.members(
+        [member for pair in finished for member in (pair.mentor_id, pair.mentee_id)]
+    )
     queued = 0
-    for member in members:
-        if member.status == "left":
-            continue
-        queued += await ctx.send_to(
-            f"review:{stage}:{pair.id}:{member.id}",
-            member,
-            copy.notice(
-                f"{STAGES[stage]}: what has changed for you?"
-                if stage == "midpoint"
-                else "Your mentoring pairing is complete. Thank you! One last private review?",
-                "Four short questions about impact. Private, as always.",
-                buttons=(
-                    Button(
-                        action_id="review.open",
-                        label="Answer",
-                        value=f"{pair.id}:{stage}",
-                        style="primary",
-                    ),
-                ),
-            ),
-            pair_id=pair.id,
-        )
+    for pair in finished:
+        members = (people[pair.mentor_id], people[pair.mentee_id])
+        queued += await thanks.invite(ctx, pair, members)
     return queued
+
+
+def _wanted(calendar: Calendar, chunk: list[ActivePair]) -> list[Wanted]:
+    """Each partner's final review of a pair whose program is over, or midpoint review of
+    a pair past its middle cycle."""
+    wanted = []
+    for pair in chunk:
+        stage = _stage(calendar, pair)
+        if stage is None:
+            continue
+        for member in (pair.mentor_id, pair.mentee_id):
+            wanted.append((f"review:{stage}:{pair.id}:{member}", pair.id, member, stage))
+    return wanted
+
+
+def _stage(calendar: Calendar, pair: Dated) -> str | None:
+    """The review due: final once the program is over, midpoint after the middle cycle."""
+    if calendar.now >= calendar.program_end(pair):
+        return "final"
+    if calendar.now >= calendar.midpoint_end(pair):
+        return "midpoint"
+    return None
+
+
+async def _ask(ctx: FlowContext, wanted: list[Wanted]) -> int:
+    """Queue the reviews not queued before, to partners who haven't left, in bulk."""
+    taken = await ctx.repos.outbox.existing_keys([key for key, *_ in wanted]) if wanted else set()
+    wanted = [entry for entry in wanted if entry[0] not in taken]
+    if not wanted:
+        return 0
+    members = await ctx.repos.participants.members([member for _, _, member, _ in wanted])
+    items = [
+        ctx.person_item(key, members[member], review_invite(pair_id, stage), pair_id=pair_id)
+        for key, pair_id, member, stage in wanted
+        if members[member].status != "left"
+    ]
+    return len(await ctx.queue(items))
+
+
+def review_invite(pair_id: int, stage: str) -> Message:
+    return copy.notice(
+        f"{STAGES[stage]}: what has changed for you?"
+        if stage == "midpoint"
+        else "Your mentoring pairing is complete. Thank you! One last private review?",
+        "Four short questions about impact. Private, as always.",
+        buttons=(
+            Button(
+                action_id="review.open",
+                label="Answer",
+                value=f"{pair_id}:{stage}",
+                style="primary",
+            ),
+        ),
+    )

@@ -4,6 +4,7 @@ thank-you, which the mentor receives and may share; admins can thank everyone at
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
 
 from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import (
@@ -30,13 +31,18 @@ from storage.models import Pair, Participant, ThankYou
 LIMIT = 1000
 
 
-def writers(pair: Pair, members: tuple[Participant, Participant]) -> list[Participant]:
+class _Pair(Protocol):
+    id: int | None
+    two_way: bool
+
+
+def writers(pair: _Pair, members: tuple[Participant, Participant]) -> list[Participant]:
     """Who thanks whom: the mentee thanks the mentor; in a two-way pair, each the other."""
     mentor, mentee = members
     return [mentee, mentor] if pair.two_way else [mentee]
 
 
-async def invite(ctx: FlowContext, pair: Pair, members: tuple[Participant, Participant]) -> int:
+async def invite(ctx: FlowContext, pair: _Pair, members: tuple[Participant, Participant]) -> int:
     """At completion: ask whoever was mentored to write a thank-you."""
     queued = 0
     for author in writers(pair, members):

@@ -1,17 +1,136 @@
-"""INSERT … ON CONFLICT DO NOTHING for both SQLite and PostgreSQL."""
+"""Bulk writes and lookups, INSERT … ON CONFLICT DO NOTHING, for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import JSON, Table, any_, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+
+
+def one_of(session: AsyncSession, column: Any, values: list[Any]) -> Any:
+    """`column IN (…values)`; on PostgreSQL `column = ANY(:array)`, one parameter however
+    many values (thousands of placeholders cost more to render and parse than to run)."""
+    if _dialect(session) == "postgresql":
+        return column == any_(literal(values, postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
     """Insert a row unless a unique constraint already holds it; True if this call inserted."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
+    statement = _insert(session)(model).values(**values).on_conflict_do_nothing()
     result = await session.exec(statement)  # type: ignore[call-overload]
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def insert_many(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows in bulk (all with the same keys)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await _unnest_insert(connection, model.__table__, rows, suffix="")
+    else:
+        await _executemany(connection, sqlite.insert(model.__table__), rows)
+
+
+async def insert_many_ignore(
+    session: AsyncSession, model: Any, rows: list[dict[str, Any]], returning: Any
+) -> list[Any]:
+    """Insert rows in bulk (all with the same keys), skipping any a unique constraint
+    already holds or that a concurrent transaction inserts first; `returning` of the rows
+    this call inserted."""
+    if not rows:
+        return []
+    connection = await session.connection()
+    table = model.__table__
+    if connection.dialect.name == "postgresql":
+        # A row another transaction holds waits for it, then is skipped and not returned.
+        suffix = f" ON CONFLICT DO NOTHING RETURNING {_quoted(connection, returning.name)}"
+        return await _unnest_insert(connection, table, rows, suffix=suffix)
+    # SQLite has one writer at a time and this transaction is it (the codebase begins
+    # IMMEDIATE), so the rows past the highest id before the insert are this call's. The
+    # driver's executemany is several times faster than batches with RETURNING.
+    before = (await connection.execute(select(func.max(table.c.id)))).scalar() or 0
+    result = await _executemany(connection, sqlite.insert(table).on_conflict_do_nothing(), rows)
+    if result.rowcount == len(rows):
+        return [row[returning.key] for row in rows]
+    inserted = select(returning).where(table.c.id > before)
+    return list((await connection.execute(inserted)).scalars().all())
+
+
+async def _unnest_insert(
+    connection: AsyncConnection, table: Table, rows: list[dict[str, Any]], *, suffix: str
+) -> list[Any]:
+    """PostgreSQL: one INSERT … SELECT FROM unnest(arrays), a parameter per column rather
+    than per value. JSON goes as text (as SQLAlchemy would serialise it) cast to json."""
+    names, arrays, params = list(rows[0]), [], {}
+    for index, name in enumerate(names):
+        column = table.c[name]
+        values = [row[name] for row in rows]
+        if isinstance(column.type, JSON):
+            values = [json.dumps(value) for value in values]
+        params[f"p{index}"] = values
+        arrays.append(f"CAST(:p{index} AS {column.type.compile(dialect=connection.dialect)}[])")
+    columns = ", ".join(_quoted(connection, name) for name in names)
+    statement = (
+        f"INSERT INTO {connection.dialect.identifier_preparer.format_table(table)} ({columns}) "  # noqa: S608
+        f"SELECT * FROM unnest({', '.join(arrays)}){suffix}"
+    )
+    result = await connection.execute(text(statement), params)
+    return list(result.scalars().all()) if suffix else []
+
+
+async def _executemany(
+    connection: AsyncConnection, statement: Any, rows: list[dict[str, Any]]
+) -> CursorResult[Any]:
+    """SQLite: the driver's executemany over rows already converted by each column's own
+    bind processor; SQLAlchemy's per-row parameter handling costs more than the insert."""
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
+    names = list(compiled.positiontup or ())
+    if sorted(names) != sorted(rows[0]):  # e.g. a column default filled in: the slow way
+        return await connection.execute(statement, rows)
+    columns = statement.table.c
+    processors = [_processor(columns[name].type, dialect) for name in names]
+    params = [
+        tuple(
+            value if process is None else process(value)
+            for value, process in zip((row[name] for name in names), processors, strict=True)
+        )
+        for row in rows
+    ]
+    return await connection.exec_driver_sql(str(compiled), params)
+
+
+def _processor(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The column type's bind processor; remembered per value except for JSON (a tick's
+    rows share a handful of timestamps, and formatting one for SQLite isn't free)."""
+    process = kind.bind_processor(dialect)
+    if process is None or isinstance(kind, JSON):
+        return process
+    seen: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = process(value)
+        return seen[value]
+
+    return remembered
+
+
+def _quoted(connection: AsyncConnection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote(name)

@@ -12,7 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from storage.models import OutboxItem
-from storage.repositories._upsert import insert_ignore
+from storage.repositories._upsert import insert_ignore, insert_many_ignore, one_of
+
+KEYS_PER_QUERY = 5_000  # bound parameters per IN (); both databases allow over 30,000
 
 # The states of an outbox item. `sending`: claimed by a dispatcher until `claimed_until`
 # (in flight). `ambiguous`: a dispatcher died mid-send, the platform may have the message;
@@ -57,6 +59,24 @@ class Outbox:
                 "attempts": 0,
             },
         )
+
+    async def add_many(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Queue many messages in bulk (rows shaped like `add`'s arguments); the keys this
+        call inserted. A key queued before, or by a concurrent tick, is skipped: the unique
+        key decides which of two overlapping ticks owns an item."""
+        pending = [{**row, "status": "pending", "attempts": 0} for row in rows]
+        return set(await insert_many_ignore(self._s, OutboxItem, pending, OutboxItem.key))
+
+    async def existing_keys(self, keys: Collection[str]) -> set[str]:
+        """Those of `keys` already queued (in any state)."""
+        found: set[str] = set()
+        wanted = list(keys)
+        for start in range(0, len(wanted), KEYS_PER_QUERY):
+            query = select(OutboxItem.key).where(
+                one_of(self._s, col(OutboxItem.key), wanted[start : start + KEYS_PER_QUERY])
+            )
+            found.update((await self._s.exec(query)).all())
+        return found
 
     async def exists(self, key: str) -> bool:
         query = select(OutboxItem.id).where(OutboxItem.key == key)

@@ -1,12 +1,26 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
+from typing import NamedTuple
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
-from sqlmodel import col, or_, select, update
+from sqlmodel import and_, col, exists, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import MatchRound, Pair, Participant, ProposedPair
+from storage.repositories._upsert import one_of
+
+
+class ActivePair(NamedTuple):
+    """The columns the tick needs of an active pair, without an ORM object's cost."""
+
+    id: int
+    mentor_id: int
+    mentee_id: int
+    two_way: bool
+    started_at: datetime
 
 
 class Pairs:
@@ -68,6 +82,84 @@ class Pairs:
             return False
         await self._s.refresh(pair)
         return True
+
+    async def active_starts(self, program_id: int) -> list[datetime]:
+        """The distinct start times of the program's active pairs (pairs approved together
+        share one), so a tick can tell which pairs may have anything due before loading them."""
+        table = Pair.__table__  # type: ignore[attr-defined]
+        query = (
+            sa_select(table.c.started_at)
+            .where(table.c.program_id == program_id, table.c.status == "active")
+            .group_by(table.c.started_at)
+        )
+        return list((await (await self._s.connection()).execute(query)).scalars().all())
+
+    async def active_chunks(
+        self, program_id: int, size: int = 5_000, *, started: list[datetime] | None = None
+    ) -> AsyncIterator[list[ActivePair]]:
+        """The program's active pairs in id order, `size` at a time, so a tick over many
+        pairs holds one chunk in memory; only those started at one of `started` if given. A
+        pair changed while iterating is not revisited."""
+        table, after = Pair.__table__, 0  # type: ignore[attr-defined]
+        columns = (table.c.id, table.c.mentor_id, table.c.mentee_id, table.c.two_way)
+        if started is not None and not started:
+            return
+        while True:
+            query = (
+                sa_select(*columns, table.c.started_at)
+                .where(
+                    table.c.program_id == program_id,
+                    table.c.status == "active",
+                    table.c.id > after,
+                )
+                .order_by(table.c.id)
+                .limit(size)
+            )
+            if started is not None:
+                query = query.where(table.c.started_at.in_(started))
+            chunk = [
+                ActivePair(*row)
+                for row in (await (await self._s.connection()).execute(query)).all()
+            ]
+            if not chunk:
+                return
+            yield chunk
+            after = chunk[-1].id
+
+    async def topics(self, pair_ids: Collection[int]) -> dict[int, list[str]]:
+        """Each pair's shared topics, in bulk."""
+        table = Pair.__table__  # type: ignore[attr-defined]
+        query = sa_select(table.c.id, table.c.shared_topics).where(
+            one_of(self._s, table.c.id, list(pair_ids))
+        )
+        return {
+            pair_id: topics
+            for pair_id, topics in (await (await self._s.connection()).execute(query)).all()
+        }
+
+    async def complete(self, pair_ids: Collection[int], at: datetime) -> None:
+        """Mark pairs completed (their program duration is over)."""
+        if pair_ids:
+            statement = (
+                update(Pair)
+                .where(col(Pair.id).in_(list(pair_ids)))
+                .values(status="completed", ended_at=at, end_kind="completed")
+            )
+            await self._s.exec(statement)  # type: ignore[call-overload]
+
+    async def any_started_before(self, program_id: int, moment: datetime) -> bool:
+        """Whether any pair of the program was introduced before `moment` (a pair waiting
+        for its introduction, or a match that never went ahead, doesn't count)."""
+        introduced = and_(
+            col(Pair.status) != "waiting",
+            or_(col(Pair.end_kind).is_(None), col(Pair.end_kind) != "cancelled"),
+        )
+        query = select(
+            exists().where(
+                col(Pair.program_id) == program_id, col(Pair.started_at) < moment, introduced
+            )
+        )
+        return bool((await self._s.exec(query)).one())
 
     async def in_program(self, program_id: int) -> list[Pair]:
         query = select(Pair).where(Pair.program_id == program_id).order_by(Pair.id)
