@@ -81,28 +81,26 @@ async def _invite(ctx: FlowContext, program: Program, period: str) -> int:
     mentors = [people[i] for i in sorted(mentoring) if i in people and _eligible(ctx, people[i])]
     if not mentors or not await ctx.repos.circles.start_round(program.id, period, ctx.now):  # type: ignore[arg-type]
         return 0
-    queued = 0
-    for mentor in mentors:
-        queued += await ctx.send_to(
-            f"circle-invite:{program.id}:{period}:{mentor.id}",
-            mentor,
-            copy.notice(
-                f"This month's mentor circle: {ctx.now:%B}",
-                "Half an hour with a few other junior mentors: no senior partners, no admins. "
-                "Swap what's working, what's hard, and how you handle it. What's said in the "
-                f"circle stays there. Join by the {FORM_DAY - 1}th; circles form on the "
-                f"{FORM_DAY}th.",
-                buttons=(
-                    Button(
-                        action_id="circle.join",
-                        label="Join this month's circle",
-                        value=f"{program.id}:{period}",
-                        style="primary",
-                    ),
-                ),
+    invitation = copy.notice(
+        f"This month's mentor circle: {ctx.now:%B}",
+        "Half an hour with a few other junior mentors: no senior partners, no admins. "
+        "Swap what's working, what's hard, and how you handle it. What's said in the "
+        f"circle stays there. Join by the {FORM_DAY - 1}th; circles form on the {FORM_DAY}th.",
+        buttons=(
+            Button(
+                action_id="circle.join",
+                label="Join this month's circle",
+                value=f"{program.id}:{period}",
+                style="primary",
             ),
-        )
-    return queued
+        ),
+    ).model_dump(mode="json")
+    # In bulk, like the tick's other jobs: a large program has many thousands of mentors.
+    items = [
+        ctx.person_item(f"circle-invite:{program.id}:{period}:{m.id}", m, invitation)
+        for m in mentors
+    ]
+    return len(await ctx.queue(items))
 
 
 async def _form(ctx: FlowContext, program: Program, period: str) -> int:
