@@ -54,17 +54,19 @@ makes the LP relaxation fractional and HiGHS has to branch.
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 from scipy.sparse import csr_array
+
+if TYPE_CHECKING:
+    from flows.matching.pairs import PairTable
 
 Role = Literal["mentor", "mentee", "two_way"]
 
@@ -401,11 +403,23 @@ def solve(
     """The highest-scoring matching of the pool; see the module docstring."""
     _validate(candidates, at, work_start, work_end)
     pool = sorted(candidates, key=lambda c: c.id)
-    edges = feasible_edges(
+    table = feasible_pairs(
         pool, managers=managers, at=at, weights=weights, work_start=work_start, work_end=work_end
     )
-    chosen = _optimise(pool, edges, seed) if edges else []
-    return _result(pool, chosen)
+    chosen = _optimise(table, seed) if len(table) else np.zeros(0, dtype=np.int64)
+    matches = [
+        _explain(
+            table.mentees[table.row[k]],
+            table.mentors[table.col[k]],
+            managers,
+            at,
+            weights,
+            work_start,
+            work_end,
+        )
+        for k in chosen
+    ]
+    return _result(pool, matches)
 
 
 def _validate(
@@ -432,7 +446,11 @@ def feasible_edges(
     work_start: int = 9,
     work_end: int = 17,
 ) -> list[Match]:
-    """Every allowed ``mentee <- mentor`` pair, sorted by ``(mentee_id, mentor_id)``."""
+    """Every allowed ``mentee <- mentor`` pair, sorted by ``(mentee_id, mentor_id)``.
+
+    The reference: one :func:`edge` per pair, about 15 µs each. :func:`solve` uses the
+    equivalent :func:`feasible_pairs` instead.
+    """
     pool = sorted(candidates, key=lambda c: c.id)
     mentees = [c for c in pool if c.role in MENTEE_ROLES]
     mentors = [c for c in pool if c.role in MENTOR_ROLES]
@@ -445,62 +463,195 @@ def feasible_edges(
     return edges
 
 
-@dataclass
-class _Rows:
-    """Sparse "sum of terms <= upper" rows, collected as COO triplets."""
+def feasible_pairs(
+    candidates: Sequence[Candidate],
+    *,
+    managers: Mapping[str, str | None],
+    at: datetime,
+    weights: Weights = DEFAULT_WEIGHTS,
+    work_start: int = 9,
+    work_end: int = 17,
+) -> PairTable:
+    """The pairs of :func:`feasible_edges` and their scores, computed in bulk with numpy."""
+    from flows.matching.pairs import pair_table  # here: pairs imports this module
 
-    rows: list[int] = field(default_factory=list)
-    cols: list[int] = field(default_factory=list)
-    vals: list[float] = field(default_factory=list)
-    upper: list[float] = field(default_factory=list)
+    return pair_table(
+        candidates,
+        managers=managers,
+        at=at,
+        weights=weights,
+        work_start=work_start,
+        work_end=work_end,
+    )
 
-    def add(self, terms: Sequence[tuple[int, float]], upper: float) -> None:
-        row = len(self.upper)
-        for col, val in terms:
-            self.rows.append(row)
-            self.cols.append(col)
-            self.vals.append(val)
-        self.upper.append(upper)
 
-    def matrix(self, n_vars: int) -> csr_array:
-        return csr_array((self.vals, (self.rows, self.cols)), shape=(len(self.upper), n_vars))
+def _explain(
+    mentee: Candidate,
+    mentor: Candidate,
+    managers: Mapping[str, str | None],
+    at: datetime,
+    weights: Weights,
+    work_start: int,
+    work_end: int,
+) -> Match:
+    """The chosen pair as the per-pair specification scores and explains it."""
+    outcome = _assess(mentee, mentor, managers, at, weights, work_start, work_end)
+    if not isinstance(outcome, Match):  # the bulk table and the specification disagree
+        raise RuntimeError(f"pair {mentee.id} <- {mentor.id} was chosen but is {outcome}")
+    return outcome
+
+
+def tie_breaks(seed: int, count: int) -> np.ndarray:
+    """``[random.Random(seed).random() * TIE_BREAK_JITTER for _ in range(count)]``, fast.
+
+    numpy's legacy Mersenne Twister, started from the state ``random.Random(seed)`` is
+    in, yields the very same doubles (both build them from two 32-bit draws the same way).
+    """
+    state = random.Random(seed).getstate()[1]  # noqa: S311 - tie-breaking, not security
+    generator = np.random.RandomState()  # legacy on purpose: its exact stream
+    generator.set_state(("MT19937", np.array(state[:-1], dtype=np.uint32), state[-1]))
+    return generator.random_sample(count) * TIE_BREAK_JITTER
 
 
 @dataclass(frozen=True)
 class _Programme:
     """``minimise objective @ v`` subject to ``matrix @ v <= upper``, ``v`` binary.
 
-    ``v[:n_edges]`` says which edges are used; the rest are the two-way
-    people's "acts as mentor" variables.
+    ``v[:n_edges]`` says which of the edges ``edges`` (indices into the pair table) are
+    used; the rest are the two-way people's "acts as mentor" variables. The first rows are
+    one per mentee, then one per mentor, in the table's order, so their duals line up.
     """
 
     objective: np.ndarray
     matrix: csr_array
     upper: np.ndarray
-    n_edges: int
+    edges: np.ndarray
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges)
 
     @property
     def n_vars(self) -> int:
         return len(self.objective)
 
 
-def _optimise(pool: Sequence[Candidate], edges: Sequence[Match], seed: int) -> list[Match]:
-    """Solve the 0-1 programme over ``edges`` and return the chosen ones.
+@dataclass(frozen=True)
+class _Roles:
+    """Per-person data the programme needs, aligned with a pair table."""
 
-    One ``milp`` call on the whole programme gives the answer, but on large
-    pools HiGHS spends most of its time hunting for a good first solution.
-    Four cheaper steps reach the same optimum:
+    mentee_role_var: np.ndarray
+    """Index of the mentee's "acts as mentor" variable among the two-way ones, or -1."""
+    mentor_role_var: np.ndarray
+    mentor_capacity: np.ndarray
+    mentee_person: np.ndarray
+    """Position of each mentee in the pool (so the same person has the same number)."""
+    mentor_person: np.ndarray
+    n_two_way: int
 
-    1. the LP relaxation bounds the best possible total and gives reduced costs;
-    2. roles the LP already settled (0 or 1 "acts as mentor") are fixed and
-       the much smaller MILP that remains gives a good feasible matching;
-    3. reduced-cost fixing: using edge k costs at least its reduced cost
-       against the LP bound, so an edge whose reduced cost exceeds the gap
-       between steps 1 and 2 is in no matching as good as step 2's: drop it;
-    4. the MILP over the remaining edges is the exact optimum, because step 3
-       only removed edges that cannot be in it.
+    @classmethod
+    def of(cls, table: PairTable) -> _Roles:
+        ids = sorted({c.id for c in (*table.mentees, *table.mentors)})
+        position = {pid: k for k, pid in enumerate(ids)}
+        two_way = sorted(c.id for c in table.mentees if c.role == "two_way")
+        role_var = {pid: k for k, pid in enumerate(two_way)}
+        return cls(
+            mentee_role_var=np.array([role_var.get(c.id, -1) for c in table.mentees], np.int64),
+            mentor_role_var=np.array([role_var.get(c.id, -1) for c in table.mentors], np.int64),
+            mentor_capacity=np.array([float(c.capacity) for c in table.mentors]),
+            mentee_person=np.array([position[c.id] for c in table.mentees], np.int64),
+            mentor_person=np.array([position[c.id] for c in table.mentors], np.int64),
+            n_two_way=len(two_way),
+        )
+
+
+_INITIAL_PER_PERSON = 6
+"""Best edges per mentee and per mentor slot that start the column generation."""
+_ADDED_PER_PERSON = 6
+"""Most attractive missing edges per mentee and per mentor added in each pricing round."""
+_DUAL_SHORTFALL = 1e-3
+"""Total gain of the edges still missing from the LP at which column generation stops."""
+_OPTIMALITY_GAP = 1e-6
+"""An incumbent this close to the bound is taken as optimal: HiGHS's own default gap."""
+
+
+def _optimise(table: PairTable, seed: int) -> np.ndarray:
+    """Indices of the table's edges in the optimal matching.
+
+    One ``milp`` over every edge gives the answer, but a big pool has millions of edges
+    (a third of all pairs) and HiGHS would need minutes and gigabytes. These steps reach
+    the same optimum while the programmes stay small:
+
+    1. column generation for the LP relaxation: start from each person's best few edges,
+       solve the LP, price every edge in bulk with its duals (``-score - dual of the
+       mentee row - dual of the mentor row``) and add the ones that would improve it.
+       The LP is very degenerate, so the last rounds keep finding edges that would gain
+       a millionth (a tie-break); rather than chase them, we stop once they add up to
+       less than ``_DUAL_SHORTFALL`` and raise each mentee's dual by its largest such
+       gain, which makes the duals feasible for every edge and the bound
+       ``LP optimum - total raise`` valid for the full problem;
+    2. roles the LP settled (0 or 1 "acts as mentor") are fixed and the MILP over the
+       LP's edges gives a good matching; if it is within ``_OPTIMALITY_GAP`` of the bound,
+       it is the optimum;
+    3. reduced-cost fixing: using edge k costs at least its reduced cost against the
+       bound, so an edge whose reduced cost exceeds the gap between steps 1 and 2 is in
+       no matching as good as step 2's: drop it;
+    4. the MILP over the remaining edges is the exact optimum, because step 3 only
+       removed edges that cannot be in it.
+
+    Every programme gives each edge the same objective (its score plus the seeded
+    tie-break of :func:`tie_breaks`), so the result does not depend on the path taken.
     """
-    programme = _build_programme(pool, edges, seed)
+    roles = _Roles.of(table)
+    objective = -(table.score + tie_breaks(seed, len(table)))  # minimise the negated score
+    everything = np.arange(len(table))
+    in_lp = np.zeros(len(table), dtype=bool)
+    in_lp[_cheapest_per_person(table, roles, everything, objective, _INITIAL_PER_PERSON)] = True
+    while True:
+        programme = _build_programme(table, roles, objective, np.flatnonzero(in_lp))
+        relaxation = _relax(programme)
+        reduced = _reduced_costs(table, programme, relaxation, objective)
+        shortfall = _shortfall_per_mentee(table, reduced)
+        if shortfall.sum() <= _DUAL_SHORTFALL:
+            break
+        missing = np.flatnonzero(~in_lp & (reduced < 0))
+        added = _cheapest_per_person(table, roles, missing, reduced[missing], _ADDED_PER_PERSON)
+        in_lp[added] = True
+    bound = relaxation.fun - shortfall.sum()
+    reduced += shortfall[table.row]  # now >= 0 for every edge
+    incumbent = _solve_binary(programme, *_roles_fixed_as_in(relaxation.x, programme))
+    incumbent_value = incumbent @ programme.objective
+    if incumbent_value <= bound + _OPTIMALITY_GAP:
+        return programme.edges[incumbent[: programme.n_edges] > 0.5]
+    hopeful = bound + reduced <= incumbent_value + _PRUNING_SLACK
+    final = _build_programme(table, roles, objective, np.flatnonzero(hopeful))
+    best = _solve_binary(final, np.zeros(final.n_vars), np.ones(final.n_vars))
+    return final.edges[best[: final.n_edges] > 0.5]
+
+
+def _shortfall_per_mentee(table: PairTable, reduced: np.ndarray) -> np.ndarray:
+    """For each mentee, how far its most negative reduced cost is below zero."""
+    shortfall = np.zeros(len(table.mentees))
+    np.minimum.at(shortfall, table.row, reduced)
+    return -shortfall
+
+
+def _cheapest_per_person(
+    table: PairTable, roles: _Roles, edges: np.ndarray, cost: np.ndarray, per_person: int
+) -> np.ndarray:
+    """Of ``edges`` (with costs ``cost``), each mentee's ``per_person`` cheapest ones and
+    each mentor's ``per_person * capacity`` cheapest ones."""
+    slots = np.maximum(roles.mentor_capacity, 1.0).astype(np.int64) * per_person
+    picked = []
+    for owner, limit in ((table.row[edges], None), (table.col[edges], slots)):
+        order = np.lexsort((cost, owner))
+        grouped = owner[order]
+        rank = np.arange(len(order)) - np.searchsorted(grouped, grouped, side="left")
+        picked.append(edges[order[rank < (per_person if limit is None else limit[grouped])]])
+    return np.concatenate(picked)
+
+
+def _relax(programme: _Programme) -> OptimizeResult:
     relaxation = linprog(
         programme.objective,
         A_ub=programme.matrix,
@@ -510,76 +661,132 @@ def _optimise(pool: Sequence[Candidate], edges: Sequence[Match], seed: int) -> l
     )
     if relaxation.status != 0:
         raise RuntimeError(f"matching LP relaxation failed: {relaxation.message}")
-    incumbent = _solve_binary(programme, *_roles_fixed_as_in(relaxation.x, programme))
-    upper = _prune_by_reduced_cost(programme, relaxation, incumbent @ programme.objective)
-    best = _solve_binary(programme, np.zeros(programme.n_vars), upper)
-    return [e for e, used in zip(edges, best[: programme.n_edges], strict=True) if used > 0.5]
+    return relaxation
 
 
-def _build_programme(pool: Sequence[Candidate], edges: Sequence[Match], seed: int) -> _Programme:
+def _reduced_costs(
+    table: PairTable, programme: _Programme, relaxation: OptimizeResult, objective: np.ndarray
+) -> np.ndarray:
+    """Reduced cost of every edge of the table against the LP's duals.
+
+    For an edge outside the LP, only its mentee row and its mentor row would hold it (its
+    own "x <= y" and pair rows would be slack at 0, dual 0). For an edge inside, HiGHS's
+    own figure, which also counts those rows, is kept.
+    """
+    duals = relaxation.ineqlin.marginals  # <= 0 for "<=" rows of a minimisation
+    n_mentees = len(table.mentees)
+    mentee_dual = duals[:n_mentees]
+    mentor_dual = duals[n_mentees : n_mentees + len(table.mentors)]
+    reduced = objective - mentee_dual[table.row] - mentor_dual[table.col]
+    reduced[programme.edges] = relaxation.lower.marginals[: programme.n_edges]
+    return reduced
+
+
+def _build_programme(
+    table: PairTable, roles: _Roles, objective: np.ndarray, edges: np.ndarray
+) -> _Programme:
+    """The 0-1 programme over a subset of the table's edges (see :func:`_role_rows`)."""
     n_edges = len(edges)
-    two_way_ids = [c.id for c in pool if c.role == "two_way"]
-    mentor_var = {pid: n_edges + k for k, pid in enumerate(two_way_ids)}
-    n_vars = n_edges + len(two_way_ids)
+    n_vars = n_edges + roles.n_two_way
+    costs = np.zeros(n_vars)
+    costs[:n_edges] = objective[edges]
+    parts = [
+        _role_rows(table, roles, edges),
+        _mentor_choice_rows(table, roles, edges),
+        _pair_rows(table, roles, edges),
+    ]
+    rows, cols, vals, upper = [], [], [], []
+    offset = 0
+    for part_rows, part_cols, part_vals, part_upper in parts:
+        rows.append(part_rows + offset)
+        cols.append(part_cols)
+        vals.append(part_vals)
+        upper.append(part_upper)
+        offset += len(part_upper)
+    matrix = csr_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(offset, n_vars),
+    )
+    return _Programme(costs, matrix, np.concatenate(upper), edges)
 
-    objective = np.zeros(n_vars)
-    objective[:n_edges] = -_jittered_scores(edges, seed)  # minimise the negated score
 
-    rows = _Rows()
-    _add_role_rows(rows, pool, edges, mentor_var)
-    _add_pair_rows(rows, edges)
-    return _Programme(objective, rows.matrix(n_vars), np.array(rows.upper), n_edges)
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Sparse "sum of terms <= upper" rows: COO rows, columns, values, and each row's bound."""
 
 
-def _jittered_scores(edges: Sequence[Match], seed: int) -> np.ndarray:
-    rng = random.Random(seed)  # noqa: S311 - tie-breaking, not security
-    return np.array([e.score + rng.random() * TIE_BREAK_JITTER for e in edges])
-
-
-def _add_role_rows(
-    rows: _Rows, pool: Sequence[Candidate], edges: Sequence[Match], mentor_var: Mapping[int, int]
-) -> None:
+def _role_rows(table: PairTable, roles: _Roles, edges: np.ndarray) -> _Rows:
     """Mentee at most once, mentor at most ``capacity``; two-way people pick one role.
 
-    For a two-way person with "acts as mentor" variable y:
-    ``sum(as mentee) + y <= 1`` and ``sum(as mentor) - capacity * y <= 0``.
-    When capacity > 1 we also add ``x <= y`` per edge they would mentor: it
-    is implied for whole numbers but makes the LP relaxation much tighter
-    (otherwise y = 1/capacity buys a full mentor slot at a third of the role).
+    Row ``i`` is mentee ``i``, row ``len(mentees) + j`` is mentor ``j``. For a two-way
+    person with "acts as mentor" variable y: ``sum(as mentee) + y <= 1`` and
+    ``sum(as mentor) - capacity * y <= 0``.
     """
-    as_mentee: dict[int, list[int]] = defaultdict(list)
-    as_mentor: dict[int, list[int]] = defaultdict(list)
-    for k, e in enumerate(edges):
-        as_mentee[e.mentee_id].append(k)
-        as_mentor[e.mentor_id].append(k)
+    n_edges, n_mentees = len(edges), len(table.mentees)
+    k = np.arange(n_edges)
+    y_of_mentee, y_of_mentor = roles.mentee_role_var, roles.mentor_role_var
+    mentee_y = np.flatnonzero(y_of_mentee >= 0)
+    mentor_y = np.flatnonzero(y_of_mentor >= 0)
+    rows = [table.row[edges], mentee_y, n_mentees + table.col[edges], n_mentees + mentor_y]
+    cols = [k, n_edges + y_of_mentee[mentee_y], k, n_edges + y_of_mentor[mentor_y]]
+    vals = [
+        np.ones(n_edges),
+        np.ones(len(mentee_y)),
+        np.ones(n_edges),
+        -roles.mentor_capacity[mentor_y],
+    ]
+    upper = np.concatenate(
+        [np.ones(n_mentees), np.where(y_of_mentor >= 0, 0.0, roles.mentor_capacity)]
+    )
+    return (
+        np.concatenate(rows).astype(np.int64),
+        np.concatenate(cols).astype(np.int64),
+        np.concatenate(vals),
+        upper,
+    )
 
-    for person in pool:
-        y = mentor_var.get(person.id)
-        incoming = [(k, 1.0) for k in as_mentee[person.id]]
-        outgoing = [(k, 1.0) for k in as_mentor[person.id]]
-        if incoming:
-            rows.add(incoming if y is None else [*incoming, (y, 1.0)], 1.0)
-        if outgoing and y is None:
-            rows.add(outgoing, float(person.capacity))
-        if outgoing and y is not None:
-            rows.add([*outgoing, (y, -float(person.capacity))], 0.0)
-            if person.capacity > 1:
-                for k, _ in outgoing:
-                    rows.add([(k, 1.0), (y, -1.0)], 0.0)
+
+def _mentor_choice_rows(table: PairTable, roles: _Roles, edges: np.ndarray) -> _Rows:
+    """``x <= y`` for each edge a two-way person of capacity > 1 would mentor.
+
+    Implied for whole numbers, but it makes the LP relaxation much tighter (otherwise
+    y = 1/capacity buys a full mentor slot at a fraction of the role).
+    """
+    mentor = table.col[edges]
+    y = roles.mentor_role_var[mentor]
+    which = np.flatnonzero((y >= 0) & (roles.mentor_capacity[mentor] > 1))
+    n = len(which)
+    row = np.arange(n)
+    return (
+        np.concatenate([row, row]),
+        np.concatenate([which, len(edges) + y[which]]),
+        np.concatenate([np.ones(n), -np.ones(n)]),
+        np.zeros(n),
+    )
 
 
-def _add_pair_rows(rows: _Rows, edges: Sequence[Match]) -> None:
+def _pair_rows(table: PairTable, roles: _Roles, edges: np.ndarray) -> _Rows:
     """At most one of ``i <- j`` and ``j <- i``.
 
-    Only two two-way people have both edges, and the one-role rule already
-    forbids using both; the explicit row keeps the invariant from resting on
-    that argument.
+    Only two two-way people have both edges, and the one-role rule already forbids using
+    both; the explicit row keeps the invariant from resting on that argument.
     """
-    index = {(e.mentee_id, e.mentor_id): k for k, e in enumerate(edges)}
-    for (mentee_id, mentor_id), k in index.items():
-        reverse = index.get((mentor_id, mentee_id))
-        if reverse is not None and mentee_id < mentor_id:
-            rows.add([(k, 1.0), (reverse, 1.0)], 1.0)
+    people = np.int64(len(roles.mentee_person) + len(roles.mentor_person) + 1)
+    mentee = roles.mentee_person[table.row[edges]]
+    mentor = roles.mentor_person[table.col[edges]]
+    forward = mentee * people + mentor
+    order = np.argsort(forward)
+    backward = mentor * people + mentee
+    found = np.minimum(np.searchsorted(forward[order], backward), max(len(order) - 1, 0))
+    first = np.flatnonzero((forward[order][found] == backward) & (mentee < mentor))
+    second = order[found[first]]
+    n = len(first)
+    row = np.arange(n)
+    return (
+        np.concatenate([row, row]),
+        np.concatenate([first, second]),
+        np.ones(2 * n),
+        np.ones(n),
+    )
 
 
 def _roles_fixed_as_in(relaxed: np.ndarray, programme: _Programme) -> tuple[np.ndarray, np.ndarray]:
@@ -591,22 +798,6 @@ def _roles_fixed_as_in(relaxed: np.ndarray, programme: _Programme) -> tuple[np.n
     lower[programme.n_edges :][settled] = np.round(roles[settled])
     upper[programme.n_edges :][settled] = np.round(roles[settled])
     return lower, upper
-
-
-def _prune_by_reduced_cost(
-    programme: _Programme, relaxation: OptimizeResult, incumbent_value: float
-) -> np.ndarray:
-    """Upper bounds that switch off edges no matching as good as the incumbent uses.
-
-    Any solution using edge k has objective >= LP optimum + its reduced cost
-    (``lower.marginals``, zero unless the edge sits at 0 in the LP). A small
-    slack absorbs LP tolerances; it only ever keeps more edges.
-    """
-    reduced_costs = relaxation.lower.marginals[: programme.n_edges]
-    upper = np.ones(programme.n_vars)
-    hopeless = relaxation.fun + reduced_costs > incumbent_value + _PRUNING_SLACK
-    upper[: programme.n_edges][hopeless] = 0.0
-    return upper
 
 
 def _solve_binary(programme: _Programme, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
