@@ -64,6 +64,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 from scipy.sparse import csr_array
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 if TYPE_CHECKING:
     from flows.matching.pairs import PairTable
@@ -103,7 +104,6 @@ _REFERENCE_DAY_HOURS = 8.0
 
 _SCORE_DECIMALS = 6
 
-_INTEGRAL_TOLERANCE = 1e-6
 _PRUNING_SLACK = 1e-3
 """Objective slack when discarding edges by reduced cost; far above LP tolerances."""
 
@@ -538,16 +538,28 @@ class _Programme:
 
 @dataclass(frozen=True)
 class _Roles:
-    """Per-person data the programme needs, aligned with a pair table."""
+    """Per-person data the optimisation needs, aligned with a pair table."""
 
     mentee_role_var: np.ndarray
     """Index of the mentee's "acts as mentor" variable among the two-way ones, or -1."""
     mentor_role_var: np.ndarray
     mentor_capacity: np.ndarray
+    """float64 capacity per mentor."""
+    integer_capacity: np.ndarray
+    """int64 capacity per mentor (slots in the assignment)."""
     mentee_person: np.ndarray
     """Position of each mentee in the pool (so the same person has the same number)."""
     mentor_person: np.ndarray
-    n_two_way: int
+    two_way_row: np.ndarray
+    """Mentee index of two-way person k (k as in the role variables)."""
+    two_way_col: np.ndarray
+    """Mentor index of two-way person k."""
+    keys: np.ndarray
+    """``row * len(mentors) + col`` per edge: sorted, since the table is."""
+
+    @property
+    def n_two_way(self) -> int:
+        return len(self.two_way_row)
 
     @classmethod
     def of(cls, table: PairTable) -> _Roles:
@@ -555,109 +567,194 @@ class _Roles:
         position = {pid: k for k, pid in enumerate(ids)}
         two_way = sorted(c.id for c in table.mentees if c.role == "two_way")
         role_var = {pid: k for k, pid in enumerate(two_way)}
+        mentee_role_var = np.array([role_var.get(c.id, -1) for c in table.mentees], np.int64)
+        mentor_role_var = np.array([role_var.get(c.id, -1) for c in table.mentors], np.int64)
+        two_way_row = np.zeros(len(two_way), np.int64)
+        two_way_col = np.zeros(len(two_way), np.int64)
+        two_way_row[mentee_role_var[mentee_role_var >= 0]] = np.flatnonzero(mentee_role_var >= 0)
+        two_way_col[mentor_role_var[mentor_role_var >= 0]] = np.flatnonzero(mentor_role_var >= 0)
         return cls(
-            mentee_role_var=np.array([role_var.get(c.id, -1) for c in table.mentees], np.int64),
-            mentor_role_var=np.array([role_var.get(c.id, -1) for c in table.mentors], np.int64),
+            mentee_role_var=mentee_role_var,
+            mentor_role_var=mentor_role_var,
             mentor_capacity=np.array([float(c.capacity) for c in table.mentors]),
+            integer_capacity=np.array([c.capacity for c in table.mentors], np.int64),
             mentee_person=np.array([position[c.id] for c in table.mentees], np.int64),
             mentor_person=np.array([position[c.id] for c in table.mentors], np.int64),
-            n_two_way=len(two_way),
+            two_way_row=two_way_row,
+            two_way_col=two_way_col,
+            keys=table.row.astype(np.int64) * len(table.mentors) + table.col,
         )
+
+    def active(self, as_mentor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which mentee rows and mentor columns are in play when two-way people take
+        the roles ``as_mentor`` says (mentors without capacity never are)."""
+        padded = np.append(as_mentor, False)  # index -1 (one-way) reads the padding
+        rows = (self.mentee_role_var < 0) | ~padded[self.mentee_role_var]
+        cols = (self.mentor_role_var < 0) | padded[self.mentor_role_var]
+        return rows, cols & (self.integer_capacity > 0)
+
+    def edge_of(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Edge indices of ``(row, col)`` cells that are edges; other cells are dropped."""
+        cells = rows.astype(np.int64) * len(self.mentor_capacity) + cols
+        found = np.minimum(np.searchsorted(self.keys, cells), max(len(self.keys) - 1, 0))
+        return found[self.keys[found] == cells]
 
 
 _INITIAL_PER_PERSON = 6
 """Best edges per mentee and per mentor slot that start the column generation."""
-_ADDED_PER_PERSON = 6
-"""Most attractive missing edges per mentee and per mentor added in each pricing round."""
-_DUAL_SHORTFALL = 1e-3
-"""Total gain of the edges still missing from the LP at which column generation stops."""
+_ADDED_PER_PERSON = 10
+"""Most violated missing edges per mentee added in one round of column generation."""
+_MAX_ROUNDS = 12
+_DUAL_SHORTFALL = 0.05
+"""Total dual violation of the missing edges above which we add columns before anything else."""
 _OPTIMALITY_GAP = 1e-6
 """An incumbent this close to the bound is taken as optimal: HiGHS's own default gap."""
+_POTENTIAL_SWEEPS = 1000
+_SIMPLEX_EDGES = 20_000
+_MAX_NODES = 9
+"""LPs the branching on roles may take before the MILP fallback."""
+_ROLE_TOLERANCE = 1e-6
+_TOLERANCE = 1e-9
 
 
 def _optimise(table: PairTable, seed: int) -> np.ndarray:
     """Indices of the table's edges in the optimal matching.
 
-    One ``milp`` over every edge gives the answer, but a big pool has millions of edges
-    (a third of all pairs) and HiGHS would need minutes and gigabytes. These steps reach
-    the same optimum while the programmes stay small:
+    One ``milp`` over every edge gives the answer, but a big pool has millions of edges (a
+    third of all pairs) and HiGHS would need minutes and gigabytes. Instead:
 
-    1. column generation for the LP relaxation: start from each person's best few edges,
-       solve the LP, price every edge in bulk with its duals (``-score - dual of the
-       mentee row - dual of the mentor row``) and add the ones that would improve it.
-       The LP is very degenerate, so the last rounds keep finding edges that would gain
-       a millionth (a tie-break); rather than chase them, we stop once they add up to
-       less than ``_DUAL_SHORTFALL`` and raise each mentee's dual by its largest such
-       gain, which makes the duals feasible for every edge and the bound
-       ``LP optimum - total raise`` valid for the full problem;
-    2. roles the LP settled (0 or 1 "acts as mentor") are fixed and the MILP over the
-       LP's edges gives a good matching; if it is within ``_OPTIMALITY_GAP`` of the bound,
-       it is the optimum;
-    3. reduced-cost fixing: using edge k costs at least its reduced cost against the
-       bound, so an edge whose reduced cost exceeds the gap between steps 1 and 2 is in
-       no matching as good as step 2's: drop it;
-    4. the MILP over the remaining edges is the exact optimum, because step 3 only
-       removed edges that cannot be in it.
+    1. the LP relaxation (two-way roles free) by column generation: start from each
+       person's best few edges, price every edge in bulk against the duals and add those
+       that would pay (:func:`_relaxation`). It gives an upper bound and roles;
+    2. with every role fixed the problem is an assignment problem, which
+       ``min_weight_full_bipartite_matching`` solves exactly and fast (:func:`_assign`).
+       When the LP leaves every role whole, that assignment is optimal; when it splits a
+       few two-way people between roles, we branch on them (:func:`_branch_on_roles`);
+    3. if that does not settle it within a few LPs, reduced-cost fixing: an edge whose
+       reduced cost exceeds the gap between bound and best matching is in no matching as
+       good as that one, so the MILP over the remaining edges (with every rule: one role,
+       no pair twice) is the optimum.
 
-    Every programme gives each edge the same objective (its score plus the seeded
-    tie-break of :func:`tie_breaks`), so the result does not depend on the path taken.
+    Every step uses the same objective per edge (its score plus the seeded tie-break of
+    :func:`tie_breaks`), so the result does not depend on the path taken.
     """
     roles = _Roles.of(table)
-    objective = -(table.score + tie_breaks(seed, len(table)))  # minimise the negated score
-    everything = np.arange(len(table))
-    in_lp = np.zeros(len(table), dtype=bool)
-    in_lp[_cheapest_per_person(table, roles, everything, objective, _INITIAL_PER_PERSON)] = True
-    while True:
-        programme = _build_programme(table, roles, objective, np.flatnonzero(in_lp))
-        relaxation = _relax(programme)
-        reduced = _reduced_costs(table, programme, relaxation, objective)
-        shortfall = _shortfall_per_mentee(table, reduced)
-        if shortfall.sum() <= _DUAL_SHORTFALL:
-            break
-        missing = np.flatnonzero(~in_lp & (reduced < 0))
-        added = _cheapest_per_person(table, roles, missing, reduced[missing], _ADDED_PER_PERSON)
-        in_lp[added] = True
-    bound = relaxation.fun - shortfall.sum()
-    reduced += shortfall[table.row]  # now >= 0 for every edge
-    incumbent = _solve_binary(programme, *_roles_fixed_as_in(relaxation.x, programme))
-    incumbent_value = incumbent @ programme.objective
-    if incumbent_value <= bound + _OPTIMALITY_GAP:
-        return programme.edges[incumbent[: programme.n_edges] > 0.5]
-    hopeful = bound + reduced <= incumbent_value + _PRUNING_SLACK
-    final = _build_programme(table, roles, objective, np.flatnonzero(hopeful))
+    gain = table.score + tie_breaks(seed, len(table))
+    columns = _initial_columns(table, roles, gain, _INITIAL_PER_PERSON)
+    incumbent, proven, bound, reduced = _branch_on_roles(table, roles, gain, columns)
+    value = gain[incumbent].sum()
+    if proven or bound - value <= _OPTIMALITY_GAP:
+        return incumbent
+    hopeful = np.flatnonzero(reduced <= bound - value + _PRUNING_SLACK)
+    final = _build_programme(table, roles, -gain, hopeful)
     best = _solve_binary(final, np.zeros(final.n_vars), np.ones(final.n_vars))
     return final.edges[best[: final.n_edges] > 0.5]
 
 
-def _shortfall_per_mentee(table: PairTable, reduced: np.ndarray) -> np.ndarray:
-    """For each mentee, how far its most negative reduced cost is below zero."""
-    shortfall = np.zeros(len(table.mentees))
-    np.minimum.at(shortfall, table.row, reduced)
-    return -shortfall
+def _branch_on_roles(
+    table: PairTable, roles: _Roles, gain: np.ndarray, columns: np.ndarray
+) -> tuple[np.ndarray, bool, float, np.ndarray]:
+    """Branch and bound over the two-way roles the LP leaves fractional.
+
+    Each node is the LP with some roles fixed; its assignment with the LP's rounded roles
+    is a matching. A node whose LP keeps every role whole is solved: with whole roles
+    the rest is an assignment problem, whose LP optimum the assignment reaches. Returns
+    the best matching, whether it is proven optimal, and the root's bound and reduced
+    costs (for the fallback in :func:`_optimise`).
+    """
+    best, best_value = np.zeros(0, dtype=np.int64), 0.0
+    root_bound, root_reduced = np.inf, np.zeros(len(table))
+    proven = True
+    open_nodes = [(np.zeros(roles.n_two_way), np.ones(roles.n_two_way))]
+    for node in range(_MAX_NODES):
+        if not open_nodes:
+            return best, proven, root_bound, root_reduced
+        lower, upper = open_nodes.pop()
+        relaxation, programme, reduced, shortfall = _relaxation(
+            table, roles, gain, columns, lower, upper
+        )
+        columns = programme.edges
+        bound = -relaxation.fun + shortfall
+        if node == 0:
+            root_bound, root_reduced = bound, reduced
+        if bound <= best_value + _OPTIMALITY_GAP:
+            continue
+        y = relaxation.x[programme.n_edges :]
+        chosen = _assignment(table, roles, gain, columns, y > 0.5)
+        if gain[chosen].sum() > best_value:
+            best, best_value = chosen, float(gain[chosen].sum())
+        if bound <= best_value + _OPTIMALITY_GAP:
+            continue
+        split = np.flatnonzero((y > _ROLE_TOLERANCE) & (y < 1 - _ROLE_TOLERANCE))
+        if not len(split):
+            proven = False  # whole roles, but the bound is loose by the shortfall
+            continue
+        person = split[np.argmin(np.abs(y[split] - 0.5))]
+        for role in sorted((0.0, 1.0), key=lambda r: abs(r - y[person]), reverse=True):
+            lower_child, upper_child = lower.copy(), upper.copy()
+            lower_child[person] = upper_child[person] = role
+            open_nodes.append((lower_child, upper_child))  # the LP's favourite is popped first
+    return best, False, root_bound, root_reduced
 
 
-def _cheapest_per_person(
-    table: PairTable, roles: _Roles, edges: np.ndarray, cost: np.ndarray, per_person: int
+def _assignment(
+    table: PairTable, roles: _Roles, gain: np.ndarray, columns: np.ndarray, as_mentor: np.ndarray
 ) -> np.ndarray:
-    """Of ``edges`` (with costs ``cost``), each mentee's ``per_person`` cheapest ones and
-    each mentor's ``per_person * capacity`` cheapest ones."""
-    slots = np.maximum(roles.mentor_capacity, 1.0).astype(np.int64) * per_person
-    picked = []
-    for owner, limit in ((table.row[edges], None), (table.col[edges], slots)):
-        order = np.lexsort((cost, owner))
-        grouped = owner[order]
-        rank = np.arange(len(order)) - np.searchsorted(grouped, grouped, side="left")
-        picked.append(edges[order[rank < (per_person if limit is None else limit[grouped])]])
-    return np.concatenate(picked)
+    """The best matching with two-way roles fixed, by column generation from ``columns``."""
+    active_row, active_col = roles.active(as_mentor)
+    for _ in range(_MAX_ROUNDS):
+        chosen = _assign(table, roles, gain, columns, active_row, active_col)
+        duals = _duals(table, roles, gain, columns, chosen, active_row, active_col)
+        if duals.shortfall <= _DUAL_SHORTFALL:
+            break
+        violated = duals.violated
+        more = _cheapest_per_mentee(table, violated, duals.before[violated], _ADDED_PER_PERSON)
+        columns = np.union1d(columns, more)
+    return chosen
 
 
-def _relax(programme: _Programme) -> OptimizeResult:
+def _relaxation(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    role_lower: np.ndarray,
+    role_upper: np.ndarray,
+) -> tuple[OptimizeResult, _Programme, np.ndarray, float]:
+    """The LP relaxation over ``columns``, grown until every edge is priced out.
+
+    Returns the LP, its programme, every edge's reduced cost and the shortfall: the LP is
+    very degenerate, so the last rounds keep finding edges that would gain a millionth (a
+    tie-break); rather than chase them we stop once they add up to ``_DUAL_SHORTFALL``
+    and raise each mentee's dual by its largest such gain. That makes the duals feasible
+    for every edge: ``-LP optimum + shortfall`` bounds every matching, and the returned
+    reduced costs (all >= 0) are against that bound.
+    """
+    in_lp = np.zeros(len(table), dtype=bool)
+    in_lp[columns] = True
+    for _ in range(_MAX_ROUNDS):
+        programme = _build_programme(table, roles, -gain, np.flatnonzero(in_lp))
+        relaxation = _relax(programme, role_lower, role_upper)
+        reduced = _reduced_costs(table, programme, relaxation, -gain)
+        raise_by = -_min_per(table.row, reduced, len(table.mentees))
+        if raise_by.sum() <= _DUAL_SHORTFALL:
+            break
+        missing = np.flatnonzero(~in_lp & (reduced < -_TOLERANCE))
+        in_lp[_cheapest_per_mentee(table, missing, reduced[missing], _ADDED_PER_PERSON)] = True
+    return relaxation, programme, reduced + raise_by[table.row], float(raise_by.sum())
+
+
+def _relax(programme: _Programme, role_lower: np.ndarray, role_upper: np.ndarray) -> OptimizeResult:
+    lower = np.concatenate([np.zeros(programme.n_edges), role_lower])
+    upper = np.concatenate([np.ones(programme.n_edges), role_upper])
     relaxation = linprog(
         programme.objective,
         A_ub=programme.matrix,
         b_ub=programme.upper,
-        bounds=(0, 1),
-        method="highs-ds",  # dual simplex: a basic solution with exact reduced costs
+        bounds=np.column_stack([lower, upper]),
+        # Dual simplex gives a basic solution with exact reduced costs; on big,
+        # degenerate programmes the interior point method (with crossover) is faster.
+        method="highs-ipm" if programme.n_edges > _SIMPLEX_EDGES else "highs-ds",
     )
     if relaxation.status != 0:
         raise RuntimeError(f"matching LP relaxation failed: {relaxation.message}")
@@ -680,6 +777,199 @@ def _reduced_costs(
     reduced = objective - mentee_dual[table.row] - mentor_dual[table.col]
     reduced[programme.edges] = relaxation.lower.marginals[: programme.n_edges]
     return reduced
+
+
+def _initial_columns(
+    table: PairTable, roles: _Roles, gain: np.ndarray, per_person: int
+) -> np.ndarray:
+    """Each mentee's and each mentor's ``per_person`` best edges (more for bigger capacity)."""
+    n_rows, n_cols = len(table.mentees), len(table.mentors)
+    dense = np.full((n_rows, n_cols), -np.inf)
+    dense[table.row, table.col] = gain
+    picked = []
+    k = min(per_person, n_cols)
+    best_cols = np.argpartition(-dense, k - 1, axis=1)[:, :k]
+    picked.append(np.arange(n_rows).repeat(k) * n_cols + best_cols.ravel())
+    k = min(per_person * max(1, int(max((c.capacity for c in table.mentors), default=1))), n_rows)
+    best_rows = np.argpartition(-dense, k - 1, axis=0)[:k, :]
+    picked.append(best_rows.ravel() * n_cols + np.tile(np.arange(n_cols), k))
+    del dense
+    roles_cells = np.unique(np.concatenate(picked))
+    n = np.int64(n_cols)
+    return np.unique(roles.edge_of(roles_cells // n, roles_cells % n))
+
+
+def _cheapest_per_mentee(
+    table: PairTable, edges: np.ndarray, cost: np.ndarray, per_person: int
+) -> np.ndarray:
+    """Of ``edges`` (with costs ``cost``), each mentee's ``per_person`` cheapest."""
+    owner = table.row[edges]
+    order = np.lexsort((cost, owner))
+    grouped = owner[order]
+    rank = np.arange(len(order)) - np.searchsorted(grouped, grouped, side="left")
+    return edges[order[rank < per_person]]
+
+
+def _assign(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    active_row: np.ndarray,
+    active_col: np.ndarray,
+) -> np.ndarray:
+    """The best matching over ``columns`` with every role fixed: an assignment problem.
+
+    Rows are the active mentees; columns are one slot per unit of each active mentor's
+    capacity, plus a private "unmatched" column per mentee, so every row can be assigned
+    and ``min_weight_full_bipartite_matching`` (sparse, exact) applies. Costs are
+    ``offset - gain`` with the unmatched column at ``offset``, so minimising the cost
+    maximises the gain and edges worth nothing are left out.
+    """
+    edges = columns[active_row[table.row[columns]] & active_col[table.col[columns]]]
+    capacity = roles.integer_capacity
+    first_slot = np.concatenate([[0], np.cumsum(capacity)[:-1]])
+    copies = capacity[table.col[edges]]
+    repeated = np.repeat(edges, copies)
+    within = np.arange(len(repeated)) - np.repeat(np.cumsum(copies) - copies, copies)
+    slot = first_slot[table.col[repeated]] + within
+    n_rows, n_slots = len(table.mentees), int(capacity.sum())
+    offset = float(gain.max()) + 1.0
+    graph = csr_array(
+        (
+            np.concatenate([offset - gain[repeated], np.full(n_rows, offset)]),
+            (
+                np.concatenate([table.row[repeated], np.arange(n_rows)]),
+                np.concatenate([slot, n_slots + np.arange(n_rows)]),
+            ),
+        ),
+        shape=(n_rows, n_slots + n_rows),
+    )
+    row, col = min_weight_full_bipartite_matching(graph)
+    real = col < n_slots
+    mentor = np.searchsorted(first_slot, col[real], side="right") - 1
+    return np.sort(roles.edge_of(row[real], mentor))
+
+
+@dataclass(frozen=True)
+class _Duals:
+    """A feasible solution of the LP dual, and what it says."""
+
+    bound: float
+    """Upper bound on the total gain of any matching (two-way roles free)."""
+    reduced: np.ndarray
+    """Per edge, ``u[mentee] + w[mentor] - gain >= 0``: what using it costs against the bound."""
+    before: np.ndarray
+    """The same before the mentees' duals were raised to cover missing edges."""
+    violated: np.ndarray
+    """Edges (active roles) whose ``before`` was negative: candidates for the next round."""
+    shortfall: float
+    """How much the raise added to the bound."""
+    role_gain: np.ndarray
+    """Per two-way person, how much the other role is worth more (by the duals)."""
+
+
+def _duals(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    chosen: np.ndarray,
+    active_row: np.ndarray,
+    active_col: np.ndarray,
+) -> _Duals:
+    """Dual values for the LP relaxation of the whole problem, built from an assignment.
+
+    The dual has ``u[i] >= 0`` per mentee row, ``w[j] >= 0`` per mentor row and
+    ``z[p] >= 0`` per two-way role variable, with ``u[i] + w[j] >= gain`` for every
+    edge and ``u[p] - capacity * w[p] + z[p] >= 0``; its objective
+    ``sum(u) + sum(capacity * w over one-way mentors) + sum(z)`` bounds every matching.
+    (The "x <= y" and "no pair twice" rows are left out: a weaker but valid bound.)
+
+    ``u`` comes from the assignment's optimality (:func:`_potentials`), ``w`` follows,
+    then each value is raised just enough to cover every edge, including those of the
+    roles not taken, so the bound is valid whatever the assignment was.
+    """
+    row, col = table.row, table.col
+    u = _potentials(table, roles, gain, columns, chosen, active_row, active_col)
+    w = np.zeros(len(table.mentors))
+    full = np.bincount(col[chosen], minlength=len(w)) >= roles.integer_capacity
+    on_full = chosen[full[col[chosen]]]
+    np.maximum.at(w, col[on_full], gain[on_full] - u[row[on_full]])
+    w = np.maximum(w, 0.0)
+    w[~active_col] = 0.0
+    both = active_row[row] & active_col[col]
+    before = u[row] + w[col] - gain
+    np.maximum.at(u, row[both], gain[both] - w[col[both]])
+    shortfall = float(np.sum(np.maximum(0.0, -_min_per(row[both], before[both], len(u)))))
+    from_active = active_row[row] & ~active_col[col]
+    np.maximum.at(w, col[from_active], gain[from_active] - u[row[from_active]])
+    others = ~active_row[row]
+    np.maximum.at(u, row[others], gain[others] - w[col[others]])
+    capacity = roles.mentor_capacity
+    z = np.maximum(0.0, capacity[roles.two_way_col] * w[roles.two_way_col] - u[roles.two_way_row])
+    one_way = roles.mentor_role_var < 0
+    bound = float(u.sum() + (capacity[one_way] * w[one_way]).sum() + z.sum())
+    worth_as_mentee = u[roles.two_way_row] - capacity[roles.two_way_col] * w[roles.two_way_col]
+    as_mentor = ~active_row[roles.two_way_row]
+    return _Duals(
+        bound=bound,
+        reduced=np.maximum(u[row] + w[col] - gain, 0.0),
+        before=before,
+        violated=np.flatnonzero(both & (before < -_TOLERANCE)),
+        shortfall=shortfall,
+        role_gain=np.where(as_mentor, worth_as_mentee, -worth_as_mentee),
+    )
+
+
+def _min_per(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n)
+    np.minimum.at(out, owner, values)
+    return out
+
+
+def _potentials(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    chosen: np.ndarray,
+    active_row: np.ndarray,
+    active_col: np.ndarray,
+) -> np.ndarray:
+    """Mentee duals ``u`` that make the assignment optimal over ``columns``.
+
+    Complementary slackness fixes the slot dual of a matched slot to
+    ``gain(m, j) - u[m]`` and that of a free slot to 0, so every edge ``i <- j`` asks
+    ``u[i] >= gain(i, j) - gain(m, j) + u[m]`` for each mentee ``m`` that ``j`` mentors,
+    or ``u[i] >= gain(i, j)`` if ``j`` has room: a longest-path problem without positive
+    cycles (the assignment is optimal), solved by Bellman-Ford sweeps over all edges at
+    once. If it has not settled after ``_POTENTIAL_SWEEPS`` sweeps we stop: the caller
+    repairs any violation, so the bound stays valid, only weaker.
+    """
+    row, col = table.row, table.col
+    edges = columns[active_row[row[columns]] & active_col[col[columns]]]
+    load = np.bincount(col[chosen], minlength=len(table.mentors))
+    has_room = load[col[edges]] < roles.integer_capacity[col[edges]]
+    base = np.zeros(len(table.mentees))
+    np.maximum.at(base, row[edges[has_room]], gain[edges[has_room]])
+    tight = edges[~has_room]
+    by_mentor = chosen[np.argsort(col[chosen], kind="stable")]
+    start = np.searchsorted(col[by_mentor], col[tight])
+    copies = load[col[tight]]
+    repeated = np.repeat(tight, copies)
+    within = np.arange(len(repeated)) - np.repeat(np.cumsum(copies) - copies, copies)
+    matched = by_mentor[np.repeat(start, copies) + within]
+    step = gain[repeated] - gain[matched]
+    target, source = row[repeated], row[matched]
+    u = base.copy()
+    for _ in range(_POTENTIAL_SWEEPS):
+        new = base.copy()
+        np.maximum.at(new, target, step + u[source])
+        if np.max(np.abs(new - u), initial=0.0) <= _TOLERANCE:
+            return new
+        u = new
+    return u
 
 
 def _build_programme(
@@ -787,17 +1077,6 @@ def _pair_rows(table: PairTable, roles: _Roles, edges: np.ndarray) -> _Rows:
         np.ones(2 * n),
         np.ones(n),
     )
-
-
-def _roles_fixed_as_in(relaxed: np.ndarray, programme: _Programme) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds that fix every "acts as mentor" variable the LP left at 0 or 1."""
-    lower = np.zeros(programme.n_vars)
-    upper = np.ones(programme.n_vars)
-    roles = relaxed[programme.n_edges :]
-    settled = (roles < _INTEGRAL_TOLERANCE) | (roles > 1 - _INTEGRAL_TOLERANCE)
-    lower[programme.n_edges :][settled] = np.round(roles[settled])
-    upper[programme.n_edges :][settled] = np.round(roles[settled])
-    return lower, upper
 
 
 def _solve_binary(programme: _Programme, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
