@@ -16,45 +16,49 @@ largest total score such that
   mentor (up to ``capacity``), never both,
 * two people are never matched to each other twice.
 
-Why ``milp`` and not ``linear_sum_assignment``
-----------------------------------------------
+How it is solved
+----------------
 Without two-way participants this would be an assignment problem: mentees as
-rows, each mentor's column repeated ``capacity`` times, solved exactly by
-``scipy.optimize.linear_sum_assignment``. Two-way participants break that
-shape. They sit on both sides at once (as a row and as mentor columns), and
-"mentee or mentor, not both" couples a row with a whole group of columns; a
-person is also allowed to use none, one, or several of their mentor columns
-only if their row is unused. An assignment solver cannot express such side
-constraints, and dropping them yields matchings where one person mentors and
-is mentored at the same time. The problem is really a capacitated matching
-on a general (non-bipartite) graph with a role switch per two-way person, so
-we state it as a 0-1 integer programme and let HiGHS, through
-``scipy.optimize.milp``, solve it to proven optimality. It stays small: one
-binary per feasible edge, one binary "acts as mentor" per two-way person, and
-a few sparse rows per person.
+rows, each mentor's column repeated ``capacity`` times. Two-way participants
+break that shape: they sit on both sides at once, and "mentee or mentor, not
+both" couples a row with a whole group of columns, which an assignment solver
+cannot express. The problem is really a capacitated matching on a general
+graph with a role switch per two-way person, i.e. a 0-1 integer programme
+(one binary per feasible edge, one "acts as mentor" binary per two-way person).
+
+Solving that programme directly with HiGHS (``scipy.optimize.milp``) is exact
+but does not scale: 5,000 people have over two million feasible edges. So
+:func:`_optimise` combines three exact tools: the LP relaxation over a few
+edges per person, grown by column generation (pricing every edge in bulk);
+``scipy.sparse.csgraph.min_weight_full_bipartite_matching`` for the assignment
+problem that remains once every role is fixed; and, unless the assignment
+already meets the LP bound, ``milp`` over the edges that reduced-cost fixing
+cannot rule out. The feasible edges themselves are computed in bulk by
+:mod:`flows.matching.pairs`; :func:`edge` (one pair, plain Python) remains the
+specification, and explains the chosen pairs.
 
 Determinism
 -----------
-Edges are built in ``(mentee_id, mentor_id)`` order and each gets a tiny
-jitter in ``[0, 1e-6)`` from ``random.Random(seed)`` added to its objective,
-so ties are broken reproducibly: the same input and seed always give the same
-result, while a different seed may pick a different, equally good, matching.
-Reported scores exclude the jitter and are rounded to 6 decimals.
+Edges are ordered by ``(mentee_id, mentor_id)`` and each gets a tiny
+jitter in ``[0, 1e-6)``: the k-th edge gets the k-th ``random()`` of
+``random.Random(seed)`` (drawn in bulk by :func:`tie_breaks`), added to its
+objective, so ties are broken reproducibly: the same input and seed always give
+the same result, while a different seed may pick a different, equally good,
+matching. Reported scores exclude the jitter and are rounded to 6 decimals.
 
 Performance
 -----------
-Building edges is plain Python (about 0.4 s for 300 people); see
-:func:`_optimise` for how the solve is split up. A pool of 300 with a
-minority of two-way people solves in under a second. Pools where nearly
-everyone chose two_way and most pairs are feasible are much harder for any
-exact method: 300 such people take 10-25 s, because the "one role" choice
-makes the LP relaxation fractional and HiGHS has to branch.
+See ``bench/matching.py`` and the README: 1,000 people in about a second,
+5,000 in under a minute (LP relaxation and the final MILP dominate). Pools
+where nearly everyone chose two_way remain hard for any exact method (300 such
+people take 10-30 s): the "one role" choice makes the LP relaxation fractional,
+so the work falls to the MILP, which has to branch.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -616,6 +620,8 @@ _MAX_NODES = 1
 the children of the root rarely settle more than the root did, at several seconds per LP
 for 5,000 people, so by default only the root is solved."""
 _ROLE_TOLERANCE = 1e-6
+_ROLE_CHOICES = 3
+"""Up to this many split roles, every combination is tried as an assignment (2**n)."""
 _TOLERANCE = 1e-9
 
 
@@ -630,9 +636,10 @@ def _optimise(table: PairTable, seed: int) -> np.ndarray:
        that would pay (:func:`_relaxation`). It gives an upper bound and roles;
     2. with every role fixed the problem is an assignment problem, which
        ``min_weight_full_bipartite_matching`` solves exactly and fast (:func:`_assign`).
-       When the LP leaves every role whole, that assignment is optimal; when it splits a
-       few two-way people between roles, we branch on them (:func:`_branch_on_roles`);
-    3. if that does not settle it within a few LPs, reduced-cost fixing: an edge whose
+       The assignment with the LP's (rounded) roles is a matching; if it meets the
+       bound, it is optimal. Where the LP splits two-way people between roles we may
+       branch on them (:func:`_branch_on_roles`, root only by default);
+    3. otherwise reduced-cost fixing: an edge whose
        reduced cost exceeds the gap between bound and best matching is in no matching as
        good as that one, so the MILP over the remaining edges (with every rule: one role,
        no pair twice) is the optimum.
@@ -682,12 +689,12 @@ def _branch_on_roles(
         if bound <= best_value + _OPTIMALITY_GAP:
             continue
         y = relaxation.x[programme.n_edges :]
-        chosen = _assignment(table, roles, gain, columns, y > 0.5)
-        if gain[chosen].sum() > best_value:
-            best, best_value = chosen, float(gain[chosen].sum())
+        split = np.flatnonzero((y > _ROLE_TOLERANCE) & (y < 1 - _ROLE_TOLERANCE))
+        for chosen in _assignments_around(table, roles, gain, columns, y > 0.5, split):
+            if gain[chosen].sum() > best_value:
+                best, best_value = chosen, float(gain[chosen].sum())
         if bound <= best_value + _OPTIMALITY_GAP:
             continue
-        split = np.flatnonzero((y > _ROLE_TOLERANCE) & (y < 1 - _ROLE_TOLERANCE))
         if not len(split):
             proven = False  # whole roles, but the bound is loose by the shortfall
             continue
@@ -697,6 +704,28 @@ def _branch_on_roles(
             lower_child[person] = upper_child[person] = role
             open_nodes.append((lower_child, upper_child))  # the LP's favourite is popped first
     return best, False, root_bound, root_reduced
+
+
+def _assignments_around(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    rounded: np.ndarray,
+    split: np.ndarray,
+) -> Iterator[np.ndarray]:
+    """Assignments with the LP's rounded roles and, when the LP splits only a few people
+    between roles, with every other choice for them: a cheap way to a matching close to
+    the bound, which keeps the MILP fallback small."""
+    yield _assignment(table, roles, gain, columns, rounded)
+    if len(split) > _ROLE_CHOICES:
+        return
+    for flips in range(1, 2 ** len(split)):
+        roles_tried = rounded.copy()
+        for bit, person in enumerate(split):
+            if flips >> bit & 1:
+                roles_tried[person] = ~roles_tried[person]
+        yield _assignment(table, roles, gain, columns, roles_tried)
 
 
 def _assignment(
