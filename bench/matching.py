@@ -10,14 +10,16 @@ What it measures
 
     For every size, in a fresh child process (so memory figures start clean):
 
-    * wall time of ``solve`` and where it went (building edges / LP relaxation / the two
-      MILPs), timed by wrapping the solver module's ``feasible_edges``, ``linprog`` and
-      ``milp`` at run time (no flows/ code is changed);
+    * wall time of ``solve`` and where it went (building the pair table / LP relaxations /
+      assignments / MILP), timed by wrapping the solver module's ``feasible_pairs``,
+      ``linprog``, ``min_weight_full_bipartite_matching`` and ``milp`` at run time (no
+      flows/ code is changed);
     * peak memory: the child's peak RSS (``ru_maxrss``) and its growth during ``solve``;
       this includes HiGHS's own allocations, which tracemalloc cannot see;
     * total score and pair count against a greedy baseline (repeatedly take the best
       remaining edge that still fits) and a random maximal pairing (feasible edges in
-      random order, taken while they fit), both over the same feasible edges;
+      random order, taken while they fit), both over the same feasible edges (the
+      solver's pair table);
     * constraint violations, checked independently on every output pair: the solver's own
       ``rejection_reason`` plus separate checks of seniority, reporting line (manager and
       skip-level, both ways), exclusions, past partners, a shared topic and at least one
@@ -64,7 +66,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows.matching import solver
-from flows.matching.solver import Candidate, Match, MatchResult, rejection_reason, solve
+from flows.matching.pairs import PairTable
+from flows.matching.solver import Candidate, MatchResult, rejection_reason, solve
 from flows.programs import SAMPLE_PROGRAM, read_program_file
 
 AT = datetime(2027, 1, 4, 12, tzinfo=UTC)  # a Monday in January (no DST anywhere north)
@@ -74,6 +77,8 @@ DEFAULT_TIMEOUT = 150.0  # per size: keeps the default run under three minutes
 TENANT = "slack:T1"
 MIN_OVERLAP_HOURS = 1.0  # solver.Weights().min_overlap_hours, restated for the checks
 REPORTING_DEPTH = 2  # manager and skip-level
+ASSIGNMENT = "min_weight_full_bipartite_matching"
+PHASES = ("feasible_pairs", "linprog", ASSIGNMENT, "milp")  # solver module attributes
 
 DEPARTMENTS = {  # relative head-count
     "engineering": 30,
@@ -295,8 +300,7 @@ class Fit:
         self.mentoring: Counter[int] = Counter()
         self.pairs: set[frozenset[int]] = set()
 
-    def take(self, e: Match) -> bool:
-        mentee, mentor = e.mentee_id, e.mentor_id
+    def take(self, mentee: int, mentor: int) -> bool:
         if mentee in self.mentored or mentee in self.mentoring:
             return False
         if mentor in self.mentored or self.mentoring[mentor] >= self.capacity[mentor]:
@@ -309,19 +313,34 @@ class Fit:
         return True
 
 
-def greedy(pool: Sequence[Candidate], edges: Sequence[Match]) -> list[Match]:
+Edges = list[tuple[int, int, float]]
+"""(mentee id, mentor id, score) of every feasible pair, in (mentee id, mentor id) order."""
+
+
+def edge_list(table: PairTable) -> Edges:
+    mentees = [c.id for c in table.mentees]
+    mentors = [c.id for c in table.mentors]
+    return [
+        (mentees[r], mentors[c], s)
+        for r, c, s in zip(
+            table.row.tolist(), table.col.tolist(), table.score.tolist(), strict=True
+        )
+    ]
+
+
+def greedy(pool: Sequence[Candidate], edges: Edges) -> Edges:
     """Repeatedly the best remaining edge that still fits (ties: lowest ids first)."""
     fit = Fit(pool)
-    ordered = sorted(edges, key=lambda e: (-e.score, e.mentee_id, e.mentor_id))
-    return [e for e in ordered if fit.take(e)]
+    ordered = sorted(edges, key=lambda e: (-e[2], e[0], e[1]))
+    return [e for e in ordered if fit.take(e[0], e[1])]
 
 
-def random_pairing(pool: Sequence[Candidate], edges: Sequence[Match], seed: int) -> list[Match]:
+def random_pairing(pool: Sequence[Candidate], edges: Edges, seed: int) -> Edges:
     """Feasible edges in random order, each taken while it fits: a random maximal matching."""
     fit = Fit(pool)
     shuffled = list(edges)
     random.Random(seed).shuffle(shuffled)
-    return [e for e in shuffled if fit.take(e)]
+    return [e for e in shuffled if fit.take(e[0], e[1])]
 
 
 # --- independent checks -----------------------------------------------------------------------
@@ -421,10 +440,10 @@ class Stopwatch:
         self.origin = time.perf_counter()
         self.seconds: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
-        self.edges: list[Match] = []
+        self.table: PairTable | None = None
 
     def install(self) -> None:
-        for name in ("feasible_edges", "linprog", "milp"):
+        for name in PHASES:
             setattr(solver, name, self._timed(name, getattr(solver, name)))
 
     def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -438,8 +457,8 @@ class Stopwatch:
                 self.seconds[name] += took
                 self.calls[name] += 1
                 print(f"phase {name} took {took:.1f} s", file=sys.stderr, flush=True)
-            if name == "feasible_edges":
-                self.edges = result  # kept for the baselines (solve holds it anyway)
+            if name == "feasible_pairs":
+                self.table = result  # kept for the baselines (solve holds it anyway)
             return result
 
         return timed
@@ -465,7 +484,8 @@ def run_one(size: int, two_way: float, seed: int, profile: bool) -> dict[str, An
         profiler.disable()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     rss_peak = max_rss_bytes()
-    edges = watch.edges
+    assert watch.table is not None
+    edges = edge_list(watch.table)
     mentees = sum(1 for c in pool.candidates if c.role in solver.MENTEE_ROLES)
     mentors = sum(1 for c in pool.candidates if c.role in solver.MENTOR_ROLES)
     by_greedy = greedy(pool.candidates, edges)
@@ -485,9 +505,9 @@ def run_one(size: int, two_way: float, seed: int, profile: bool) -> dict[str, An
         "pairs": len(result.matches),
         "score": result.total_score,
         "greedy_pairs": len(by_greedy),
-        "greedy_score": sum(e.score for e in by_greedy),
+        "greedy_score": sum(e[2] for e in by_greedy),
         "random_pairs": len(by_chance),
-        "random_score": sum(e.score for e in by_chance),
+        "random_score": sum(e[2] for e in by_chance),
         "violations": dict(violations(pool.candidates, pool.managers, result)),
     }
     if profiler:
@@ -577,10 +597,12 @@ def show(report: dict[str, Any]) -> None:
     )
     print(f"  wall time        {wall:8.2f} s   (CPU {report['cpu']:.2f} s, all threads)")
     print(
-        f"    of which       edges {phases.get('feasible_edges', 0):.2f} s"
-        f" + LP {phases.get('linprog', 0):.2f} s"
+        f"    of which       pairs {phases.get('feasible_pairs', 0):.2f} s"
+        f" + LP {phases.get('linprog', 0):.2f} s ({report['calls'].get('linprog', 0)} calls)"
+        f" + assignment {phases.get(ASSIGNMENT, 0):.2f} s"
+        f" ({report['calls'].get(ASSIGNMENT, 0)} calls)"
         f" + MILP {phases.get('milp', 0):.2f} s ({report['calls'].get('milp', 0)} calls)"
-        f" + model/other {other:.2f} s"
+        f" + other {other:.2f} s"
     )
     print(
         f"  peak memory      {report['rss_peak'] / 2**20:8.0f} MiB RSS "

@@ -16,55 +16,62 @@ largest total score such that
   mentor (up to ``capacity``), never both,
 * two people are never matched to each other twice.
 
-Why ``milp`` and not ``linear_sum_assignment``
-----------------------------------------------
+How it is solved
+----------------
 Without two-way participants this would be an assignment problem: mentees as
-rows, each mentor's column repeated ``capacity`` times, solved exactly by
-``scipy.optimize.linear_sum_assignment``. Two-way participants break that
-shape. They sit on both sides at once (as a row and as mentor columns), and
-"mentee or mentor, not both" couples a row with a whole group of columns; a
-person is also allowed to use none, one, or several of their mentor columns
-only if their row is unused. An assignment solver cannot express such side
-constraints, and dropping them yields matchings where one person mentors and
-is mentored at the same time. The problem is really a capacitated matching
-on a general (non-bipartite) graph with a role switch per two-way person, so
-we state it as a 0-1 integer programme and let HiGHS, through
-``scipy.optimize.milp``, solve it to proven optimality. It stays small: one
-binary per feasible edge, one binary "acts as mentor" per two-way person, and
-a few sparse rows per person.
+rows, each mentor's column repeated ``capacity`` times. Two-way participants
+break that shape: they sit on both sides at once, and "mentee or mentor, not
+both" couples a row with a whole group of columns, which an assignment solver
+cannot express. The problem is really a capacitated matching on a general
+graph with a role switch per two-way person, i.e. a 0-1 integer programme
+(one binary per feasible edge, one "acts as mentor" binary per two-way person).
+
+Solving that programme directly with HiGHS (``scipy.optimize.milp``) is exact
+but does not scale: 5,000 people have over two million feasible edges. So
+:func:`_optimise` combines three exact tools: the LP relaxation over a few
+edges per person, grown by column generation (pricing every edge in bulk);
+``scipy.sparse.csgraph.min_weight_full_bipartite_matching`` for the assignment
+problem that remains once every role is fixed; and, unless the assignment
+already meets the LP bound, ``milp`` over the edges that reduced-cost fixing
+cannot rule out. The feasible edges themselves are computed in bulk by
+:mod:`flows.matching.pairs`; :func:`edge` (one pair, plain Python) remains the
+specification, and explains the chosen pairs.
 
 Determinism
 -----------
-Edges are built in ``(mentee_id, mentor_id)`` order and each gets a tiny
-jitter in ``[0, 1e-6)`` from ``random.Random(seed)`` added to its objective,
-so ties are broken reproducibly: the same input and seed always give the same
-result, while a different seed may pick a different, equally good, matching.
-Reported scores exclude the jitter and are rounded to 6 decimals.
+Edges are ordered by ``(mentee_id, mentor_id)`` and each gets a tiny
+jitter in ``[0, 1e-6)``: the k-th edge gets the k-th ``random()`` of
+``random.Random(seed)`` (drawn in bulk by :func:`tie_breaks`), added to its
+objective, so ties are broken reproducibly: the same input and seed always give
+the same result, while a different seed may pick a different, equally good,
+matching. Reported scores exclude the jitter and are rounded to 6 decimals.
 
 Performance
 -----------
-Building edges is plain Python (about 0.4 s for 300 people); see
-:func:`_optimise` for how the solve is split up. A pool of 300 with a
-minority of two-way people solves in under a second. Pools where nearly
-everyone chose two_way and most pairs are feasible are much harder for any
-exact method: 300 such people take 10-25 s, because the "one role" choice
-makes the LP relaxation fractional and HiGHS has to branch.
+See ``bench/matching.py`` and the README: 1,000 people in about a second,
+5,000 in under a minute (LP relaxation and the final MILP dominate). Pools
+where nearly everyone chose two_way remain hard for any exact method (300 such
+people take 10-30 s): the "one role" choice makes the LP relaxation fractional,
+so the work falls to the MILP, which has to branch.
 """
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 from scipy.sparse import csr_array
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+if TYPE_CHECKING:
+    from flows.matching.pairs import PairTable
 
 Role = Literal["mentor", "mentee", "two_way"]
 
@@ -101,7 +108,6 @@ _REFERENCE_DAY_HOURS = 8.0
 
 _SCORE_DECIMALS = 6
 
-_INTEGRAL_TOLERANCE = 1e-6
 _PRUNING_SLACK = 1e-3
 """Objective slack when discarding edges by reduced cost; far above LP tolerances."""
 
@@ -401,11 +407,23 @@ def solve(
     """The highest-scoring matching of the pool; see the module docstring."""
     _validate(candidates, at, work_start, work_end)
     pool = sorted(candidates, key=lambda c: c.id)
-    edges = feasible_edges(
+    table = feasible_pairs(
         pool, managers=managers, at=at, weights=weights, work_start=work_start, work_end=work_end
     )
-    chosen = _optimise(pool, edges, seed) if edges else []
-    return _result(pool, chosen)
+    chosen = _optimise(table, seed) if len(table) else np.zeros(0, dtype=np.int64)
+    matches = [
+        _explain(
+            table.mentees[table.row[k]],
+            table.mentors[table.col[k]],
+            managers,
+            at,
+            weights,
+            work_start,
+            work_end,
+        )
+        for k in chosen
+    ]
+    return _result(pool, matches)
 
 
 def _validate(
@@ -432,7 +450,11 @@ def feasible_edges(
     work_start: int = 9,
     work_end: int = 17,
 ) -> list[Match]:
-    """Every allowed ``mentee <- mentor`` pair, sorted by ``(mentee_id, mentor_id)``."""
+    """Every allowed ``mentee <- mentor`` pair, sorted by ``(mentee_id, mentor_id)``.
+
+    The reference: one :func:`edge` per pair, about 15 µs each. :func:`solve` uses the
+    equivalent :func:`feasible_pairs` instead.
+    """
     pool = sorted(candidates, key=lambda c: c.id)
     mentees = [c for c in pool if c.role in MENTEE_ROLES]
     mentors = [c for c in pool if c.role in MENTOR_ROLES]
@@ -445,168 +467,647 @@ def feasible_edges(
     return edges
 
 
-@dataclass
-class _Rows:
-    """Sparse "sum of terms <= upper" rows, collected as COO triplets."""
+def feasible_pairs(
+    candidates: Sequence[Candidate],
+    *,
+    managers: Mapping[str, str | None],
+    at: datetime,
+    weights: Weights = DEFAULT_WEIGHTS,
+    work_start: int = 9,
+    work_end: int = 17,
+) -> PairTable:
+    """The pairs of :func:`feasible_edges` and their scores, computed in bulk with numpy."""
+    from flows.matching.pairs import pair_table  # here: pairs imports this module
 
-    rows: list[int] = field(default_factory=list)
-    cols: list[int] = field(default_factory=list)
-    vals: list[float] = field(default_factory=list)
-    upper: list[float] = field(default_factory=list)
+    return pair_table(
+        candidates,
+        managers=managers,
+        at=at,
+        weights=weights,
+        work_start=work_start,
+        work_end=work_end,
+    )
 
-    def add(self, terms: Sequence[tuple[int, float]], upper: float) -> None:
-        row = len(self.upper)
-        for col, val in terms:
-            self.rows.append(row)
-            self.cols.append(col)
-            self.vals.append(val)
-        self.upper.append(upper)
 
-    def matrix(self, n_vars: int) -> csr_array:
-        return csr_array((self.vals, (self.rows, self.cols)), shape=(len(self.upper), n_vars))
+def _explain(
+    mentee: Candidate,
+    mentor: Candidate,
+    managers: Mapping[str, str | None],
+    at: datetime,
+    weights: Weights,
+    work_start: int,
+    work_end: int,
+) -> Match:
+    """The chosen pair as the per-pair specification scores and explains it."""
+    outcome = _assess(mentee, mentor, managers, at, weights, work_start, work_end)
+    if not isinstance(outcome, Match):  # the bulk table and the specification disagree
+        raise RuntimeError(f"pair {mentee.id} <- {mentor.id} was chosen but is {outcome}")
+    return outcome
+
+
+def tie_breaks(seed: int, count: int) -> np.ndarray:
+    """``[random.Random(seed).random() * TIE_BREAK_JITTER for _ in range(count)]``, fast.
+
+    numpy's legacy Mersenne Twister, started from the state ``random.Random(seed)`` is
+    in, yields the very same doubles (both build them from two 32-bit draws the same way).
+    """
+    state = random.Random(seed).getstate()[1]  # noqa: S311 - tie-breaking, not security
+    generator = np.random.RandomState()  # legacy on purpose: its exact stream
+    generator.set_state(("MT19937", np.array(state[:-1], dtype=np.uint32), state[-1]))
+    return generator.random_sample(count) * TIE_BREAK_JITTER
 
 
 @dataclass(frozen=True)
 class _Programme:
     """``minimise objective @ v`` subject to ``matrix @ v <= upper``, ``v`` binary.
 
-    ``v[:n_edges]`` says which edges are used; the rest are the two-way
-    people's "acts as mentor" variables.
+    ``v[:n_edges]`` says which of the edges ``edges`` (indices into the pair table) are
+    used; the rest are the two-way people's "acts as mentor" variables. The first rows are
+    one per mentee, then one per mentor, in the table's order, so their duals line up.
     """
 
     objective: np.ndarray
     matrix: csr_array
     upper: np.ndarray
-    n_edges: int
+    edges: np.ndarray
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges)
 
     @property
     def n_vars(self) -> int:
         return len(self.objective)
 
 
-def _optimise(pool: Sequence[Candidate], edges: Sequence[Match], seed: int) -> list[Match]:
-    """Solve the 0-1 programme over ``edges`` and return the chosen ones.
+@dataclass(frozen=True)
+class _Roles:
+    """Per-person data the optimisation needs, aligned with a pair table."""
 
-    One ``milp`` call on the whole programme gives the answer, but on large
-    pools HiGHS spends most of its time hunting for a good first solution.
-    Four cheaper steps reach the same optimum:
+    mentee_role_var: np.ndarray
+    """Index of the mentee's "acts as mentor" variable among the two-way ones, or -1."""
+    mentor_role_var: np.ndarray
+    mentor_capacity: np.ndarray
+    """float64 capacity per mentor."""
+    integer_capacity: np.ndarray
+    """int64 capacity per mentor (slots in the assignment)."""
+    mentee_person: np.ndarray
+    """Position of each mentee in the pool (so the same person has the same number)."""
+    mentor_person: np.ndarray
+    two_way_row: np.ndarray
+    """Mentee index of two-way person k (k as in the role variables)."""
+    two_way_col: np.ndarray
+    """Mentor index of two-way person k."""
+    keys: np.ndarray
+    """``row * len(mentors) + col`` per edge: sorted, since the table is."""
 
-    1. the LP relaxation bounds the best possible total and gives reduced costs;
-    2. roles the LP already settled (0 or 1 "acts as mentor") are fixed and
-       the much smaller MILP that remains gives a good feasible matching;
-    3. reduced-cost fixing: using edge k costs at least its reduced cost
-       against the LP bound, so an edge whose reduced cost exceeds the gap
-       between steps 1 and 2 is in no matching as good as step 2's: drop it;
-    4. the MILP over the remaining edges is the exact optimum, because step 3
-       only removed edges that cannot be in it.
+    @property
+    def n_two_way(self) -> int:
+        return len(self.two_way_row)
+
+    @classmethod
+    def of(cls, table: PairTable) -> _Roles:
+        ids = sorted({c.id for c in (*table.mentees, *table.mentors)})
+        position = {pid: k for k, pid in enumerate(ids)}
+        two_way = sorted(c.id for c in table.mentees if c.role == "two_way")
+        role_var = {pid: k for k, pid in enumerate(two_way)}
+        mentee_role_var = np.array([role_var.get(c.id, -1) for c in table.mentees], np.int64)
+        mentor_role_var = np.array([role_var.get(c.id, -1) for c in table.mentors], np.int64)
+        two_way_row = np.zeros(len(two_way), np.int64)
+        two_way_col = np.zeros(len(two_way), np.int64)
+        two_way_row[mentee_role_var[mentee_role_var >= 0]] = np.flatnonzero(mentee_role_var >= 0)
+        two_way_col[mentor_role_var[mentor_role_var >= 0]] = np.flatnonzero(mentor_role_var >= 0)
+        return cls(
+            mentee_role_var=mentee_role_var,
+            mentor_role_var=mentor_role_var,
+            mentor_capacity=np.array([float(c.capacity) for c in table.mentors]),
+            integer_capacity=np.array([c.capacity for c in table.mentors], np.int64),
+            mentee_person=np.array([position[c.id] for c in table.mentees], np.int64),
+            mentor_person=np.array([position[c.id] for c in table.mentors], np.int64),
+            two_way_row=two_way_row,
+            two_way_col=two_way_col,
+            keys=table.row.astype(np.int64) * len(table.mentors) + table.col,
+        )
+
+    def active(self, as_mentor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which mentee rows and mentor columns are in play when two-way people take
+        the roles ``as_mentor`` says (mentors without capacity never are)."""
+        padded = np.append(as_mentor, False)  # index -1 (one-way) reads the padding
+        rows = (self.mentee_role_var < 0) | ~padded[self.mentee_role_var]
+        cols = (self.mentor_role_var < 0) | padded[self.mentor_role_var]
+        return rows, cols & (self.integer_capacity > 0)
+
+    def edge_of(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Edge indices of ``(row, col)`` cells that are edges; other cells are dropped."""
+        cells = rows.astype(np.int64) * len(self.mentor_capacity) + cols
+        found = np.minimum(np.searchsorted(self.keys, cells), max(len(self.keys) - 1, 0))
+        return found[self.keys[found] == cells]
+
+
+_INITIAL_PER_PERSON = 6
+"""Best edges per mentee and per mentor slot that start the column generation."""
+_ADDED_PER_PERSON = 10
+"""Most violated missing edges per mentee added in one round of column generation."""
+_MAX_ROUNDS = 12
+_DUAL_SHORTFALL = 0.05
+"""Total dual violation of the missing edges above which we add columns before anything else."""
+_OPTIMALITY_GAP = 1e-6
+"""An incumbent this close to the bound is taken as optimal: HiGHS's own default gap."""
+_POTENTIAL_SWEEPS = 1000
+_SIMPLEX_EDGES = 20_000
+_MAX_NODES = 1
+"""LPs the branching on roles may take before the MILP fallback. On the benchmark pools
+the children of the root rarely settle more than the root did, at several seconds per LP
+for 5,000 people, so by default only the root is solved."""
+_ROLE_TOLERANCE = 1e-6
+_ROLE_CHOICES = 3
+"""Up to this many split roles, every combination is tried as an assignment (2**n)."""
+_TOLERANCE = 1e-9
+
+
+def _optimise(table: PairTable, seed: int) -> np.ndarray:
+    """Indices of the table's edges in the optimal matching.
+
+    One ``milp`` over every edge gives the answer, but a big pool has millions of edges (a
+    third of all pairs) and HiGHS would need minutes and gigabytes. Instead:
+
+    1. the LP relaxation (two-way roles free) by column generation: start from each
+       person's best few edges, price every edge in bulk against the duals and add those
+       that would pay (:func:`_relaxation`). It gives an upper bound and roles;
+    2. with every role fixed the problem is an assignment problem, which
+       ``min_weight_full_bipartite_matching`` solves exactly and fast (:func:`_assign`).
+       The assignment with the LP's (rounded) roles is a matching; if it meets the
+       bound, it is optimal. Where the LP splits two-way people between roles we may
+       branch on them (:func:`_branch_on_roles`, root only by default);
+    3. otherwise reduced-cost fixing: an edge whose
+       reduced cost exceeds the gap between bound and best matching is in no matching as
+       good as that one, so the MILP over the remaining edges (with every rule: one role,
+       no pair twice) is the optimum.
+
+    Every step uses the same objective per edge (its score plus the seeded tie-break of
+    :func:`tie_breaks`), so the result does not depend on the path taken.
     """
-    programme = _build_programme(pool, edges, seed)
+    roles = _Roles.of(table)
+    gain = table.score + tie_breaks(seed, len(table))
+    columns = _initial_columns(table, roles, gain, _INITIAL_PER_PERSON)
+    incumbent, proven, bound, reduced = _branch_on_roles(table, roles, gain, columns)
+    value = gain[incumbent].sum()
+    if proven or bound - value <= _OPTIMALITY_GAP:
+        return incumbent
+    hopeful = np.flatnonzero(reduced <= bound - value + _PRUNING_SLACK)
+    final = _build_programme(table, roles, -gain, hopeful)
+    best = _solve_binary(final, np.zeros(final.n_vars), np.ones(final.n_vars))
+    return final.edges[best[: final.n_edges] > 0.5]
+
+
+def _branch_on_roles(
+    table: PairTable, roles: _Roles, gain: np.ndarray, columns: np.ndarray
+) -> tuple[np.ndarray, bool, float, np.ndarray]:
+    """Branch and bound over the two-way roles the LP leaves fractional.
+
+    Each node is the LP with some roles fixed; its assignment with the LP's rounded roles
+    is a matching. A node whose LP keeps every role whole is solved: with whole roles
+    the rest is an assignment problem, whose LP optimum the assignment reaches. Returns
+    the best matching, whether it is proven optimal, and the root's bound and reduced
+    costs (for the fallback in :func:`_optimise`).
+    """
+    best, best_value = np.zeros(0, dtype=np.int64), 0.0
+    root_bound, root_reduced = np.inf, np.zeros(len(table))
+    proven = True
+    open_nodes = [(np.zeros(roles.n_two_way), np.ones(roles.n_two_way))]
+    for node in range(_MAX_NODES):
+        if not open_nodes:
+            return best, proven, root_bound, root_reduced
+        lower, upper = open_nodes.pop()
+        relaxation, programme, reduced, shortfall = _relaxation(
+            table, roles, gain, columns, lower, upper
+        )
+        columns = programme.edges
+        bound = -relaxation.fun + shortfall
+        if node == 0:
+            root_bound, root_reduced = bound, reduced
+        if bound <= best_value + _OPTIMALITY_GAP:
+            continue
+        y = relaxation.x[programme.n_edges :]
+        split = np.flatnonzero((y > _ROLE_TOLERANCE) & (y < 1 - _ROLE_TOLERANCE))
+        for chosen in _assignments_around(table, roles, gain, columns, y > 0.5, split):
+            if gain[chosen].sum() > best_value:
+                best, best_value = chosen, float(gain[chosen].sum())
+        if bound <= best_value + _OPTIMALITY_GAP:
+            continue
+        if not len(split):
+            proven = False  # whole roles, but the bound is loose by the shortfall
+            continue
+        person = split[np.argmin(np.abs(y[split] - 0.5))]
+        for role in sorted((0.0, 1.0), key=lambda r: abs(r - y[person]), reverse=True):
+            lower_child, upper_child = lower.copy(), upper.copy()
+            lower_child[person] = upper_child[person] = role
+            open_nodes.append((lower_child, upper_child))  # the LP's favourite is popped first
+    return best, False, root_bound, root_reduced
+
+
+def _assignments_around(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    rounded: np.ndarray,
+    split: np.ndarray,
+) -> Iterator[np.ndarray]:
+    """Assignments with the LP's rounded roles and, when the LP splits only a few people
+    between roles, with every other choice for them: a cheap way to a matching close to
+    the bound, which keeps the MILP fallback small."""
+    yield _assignment(table, roles, gain, columns, rounded)
+    if len(split) > _ROLE_CHOICES:
+        return
+    for flips in range(1, 2 ** len(split)):
+        roles_tried = rounded.copy()
+        for bit, person in enumerate(split):
+            if flips >> bit & 1:
+                roles_tried[person] = ~roles_tried[person]
+        yield _assignment(table, roles, gain, columns, roles_tried)
+
+
+def _assignment(
+    table: PairTable, roles: _Roles, gain: np.ndarray, columns: np.ndarray, as_mentor: np.ndarray
+) -> np.ndarray:
+    """The best matching with two-way roles fixed, by column generation from ``columns``."""
+    active_row, active_col = roles.active(as_mentor)
+    for _ in range(_MAX_ROUNDS):
+        chosen = _assign(table, roles, gain, columns, active_row, active_col)
+        duals = _duals(table, roles, gain, columns, chosen, active_row, active_col)
+        if duals.shortfall <= _DUAL_SHORTFALL:
+            break
+        violated = duals.violated
+        more = _cheapest_per_mentee(table, violated, duals.before[violated], _ADDED_PER_PERSON)
+        columns = np.union1d(columns, more)
+    return chosen
+
+
+def _relaxation(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    role_lower: np.ndarray,
+    role_upper: np.ndarray,
+) -> tuple[OptimizeResult, _Programme, np.ndarray, float]:
+    """The LP relaxation over ``columns``, grown until every edge is priced out.
+
+    Returns the LP, its programme, every edge's reduced cost and the shortfall: the LP is
+    very degenerate, so the last rounds keep finding edges that would gain a millionth (a
+    tie-break); rather than chase them we stop once they add up to ``_DUAL_SHORTFALL``
+    and raise each mentee's dual by its largest such gain. That makes the duals feasible
+    for every edge: ``-LP optimum + shortfall`` bounds every matching, and the returned
+    reduced costs (all >= 0) are against that bound.
+    """
+    in_lp = np.zeros(len(table), dtype=bool)
+    in_lp[columns] = True
+    for _ in range(_MAX_ROUNDS):
+        programme = _build_programme(table, roles, -gain, np.flatnonzero(in_lp))
+        relaxation = _relax(programme, role_lower, role_upper)
+        reduced = _reduced_costs(table, programme, relaxation, -gain)
+        raise_by = -_min_per(table.row, reduced, len(table.mentees))
+        if raise_by.sum() <= _DUAL_SHORTFALL:
+            break
+        missing = np.flatnonzero(~in_lp & (reduced < -_TOLERANCE))
+        in_lp[_cheapest_per_mentee(table, missing, reduced[missing], _ADDED_PER_PERSON)] = True
+    return relaxation, programme, reduced + raise_by[table.row], float(raise_by.sum())
+
+
+def _relax(programme: _Programme, role_lower: np.ndarray, role_upper: np.ndarray) -> OptimizeResult:
+    lower = np.concatenate([np.zeros(programme.n_edges), role_lower])
+    upper = np.concatenate([np.ones(programme.n_edges), role_upper])
     relaxation = linprog(
         programme.objective,
         A_ub=programme.matrix,
         b_ub=programme.upper,
-        bounds=(0, 1),
-        method="highs-ds",  # dual simplex: a basic solution with exact reduced costs
+        bounds=np.column_stack([lower, upper]),
+        # Dual simplex gives a basic solution with exact reduced costs; on big,
+        # degenerate programmes the interior point method (with crossover) is faster.
+        method="highs-ipm" if programme.n_edges > _SIMPLEX_EDGES else "highs-ds",
     )
     if relaxation.status != 0:
         raise RuntimeError(f"matching LP relaxation failed: {relaxation.message}")
-    incumbent = _solve_binary(programme, *_roles_fixed_as_in(relaxation.x, programme))
-    upper = _prune_by_reduced_cost(programme, relaxation, incumbent @ programme.objective)
-    best = _solve_binary(programme, np.zeros(programme.n_vars), upper)
-    return [e for e, used in zip(edges, best[: programme.n_edges], strict=True) if used > 0.5]
+    return relaxation
 
 
-def _build_programme(pool: Sequence[Candidate], edges: Sequence[Match], seed: int) -> _Programme:
+def _reduced_costs(
+    table: PairTable, programme: _Programme, relaxation: OptimizeResult, objective: np.ndarray
+) -> np.ndarray:
+    """Reduced cost of every edge of the table against the LP's duals.
+
+    For an edge outside the LP, only its mentee row and its mentor row would hold it (its
+    own "x <= y" and pair rows would be slack at 0, dual 0). For an edge inside, HiGHS's
+    own figure, which also counts those rows, is kept.
+    """
+    duals = relaxation.ineqlin.marginals  # <= 0 for "<=" rows of a minimisation
+    n_mentees = len(table.mentees)
+    mentee_dual = duals[:n_mentees]
+    mentor_dual = duals[n_mentees : n_mentees + len(table.mentors)]
+    reduced = objective - mentee_dual[table.row] - mentor_dual[table.col]
+    reduced[programme.edges] = relaxation.lower.marginals[: programme.n_edges]
+    return reduced
+
+
+def _initial_columns(
+    table: PairTable, roles: _Roles, gain: np.ndarray, per_person: int
+) -> np.ndarray:
+    """Each mentee's and each mentor's ``per_person`` best edges (more for bigger capacity)."""
+    n_rows, n_cols = len(table.mentees), len(table.mentors)
+    dense = np.full((n_rows, n_cols), -np.inf)
+    dense[table.row, table.col] = gain
+    picked = []
+    k = min(per_person, n_cols)
+    best_cols = np.argpartition(-dense, k - 1, axis=1)[:, :k]
+    picked.append(np.arange(n_rows).repeat(k) * n_cols + best_cols.ravel())
+    k = min(per_person * max(1, int(max((c.capacity for c in table.mentors), default=1))), n_rows)
+    best_rows = np.argpartition(-dense, k - 1, axis=0)[:k, :]
+    picked.append(best_rows.ravel() * n_cols + np.tile(np.arange(n_cols), k))
+    del dense
+    roles_cells = np.unique(np.concatenate(picked))
+    n = np.int64(n_cols)
+    return np.unique(roles.edge_of(roles_cells // n, roles_cells % n))
+
+
+def _cheapest_per_mentee(
+    table: PairTable, edges: np.ndarray, cost: np.ndarray, per_person: int
+) -> np.ndarray:
+    """Of ``edges`` (with costs ``cost``), each mentee's ``per_person`` cheapest."""
+    owner = table.row[edges]
+    order = np.lexsort((cost, owner))
+    grouped = owner[order]
+    rank = np.arange(len(order)) - np.searchsorted(grouped, grouped, side="left")
+    return edges[order[rank < per_person]]
+
+
+def _assign(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    active_row: np.ndarray,
+    active_col: np.ndarray,
+) -> np.ndarray:
+    """The best matching over ``columns`` with every role fixed: an assignment problem.
+
+    Rows are the active mentees; columns are one slot per unit of each active mentor's
+    capacity, plus a private "unmatched" column per mentee, so every row can be assigned
+    and ``min_weight_full_bipartite_matching`` (sparse, exact) applies. Costs are
+    ``offset - gain`` with the unmatched column at ``offset``, so minimising the cost
+    maximises the gain and edges worth nothing are left out.
+    """
+    edges = columns[active_row[table.row[columns]] & active_col[table.col[columns]]]
+    capacity = roles.integer_capacity
+    first_slot = np.concatenate([[0], np.cumsum(capacity)[:-1]])
+    copies = capacity[table.col[edges]]
+    repeated = np.repeat(edges, copies)
+    within = np.arange(len(repeated)) - np.repeat(np.cumsum(copies) - copies, copies)
+    slot = first_slot[table.col[repeated]] + within
+    n_rows, n_slots = len(table.mentees), int(capacity.sum())
+    offset = float(gain.max()) + 1.0
+    graph = csr_array(
+        (
+            np.concatenate([offset - gain[repeated], np.full(n_rows, offset)]),
+            (
+                np.concatenate([table.row[repeated], np.arange(n_rows)]),
+                np.concatenate([slot, n_slots + np.arange(n_rows)]),
+            ),
+        ),
+        shape=(n_rows, n_slots + n_rows),
+    )
+    row, col = min_weight_full_bipartite_matching(graph)
+    real = col < n_slots
+    mentor = np.searchsorted(first_slot, col[real], side="right") - 1
+    return np.sort(roles.edge_of(row[real], mentor))
+
+
+@dataclass(frozen=True)
+class _Duals:
+    """A feasible solution of the LP dual, and what it says."""
+
+    bound: float
+    """Upper bound on the total gain of any matching (two-way roles free)."""
+    reduced: np.ndarray
+    """Per edge, ``u[mentee] + w[mentor] - gain >= 0``: what using it costs against the bound."""
+    before: np.ndarray
+    """The same before the mentees' duals were raised to cover missing edges."""
+    violated: np.ndarray
+    """Edges (active roles) whose ``before`` was negative: candidates for the next round."""
+    shortfall: float
+    """How much the raise added to the bound."""
+    role_gain: np.ndarray
+    """Per two-way person, how much the other role is worth more (by the duals)."""
+
+
+def _duals(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    chosen: np.ndarray,
+    active_row: np.ndarray,
+    active_col: np.ndarray,
+) -> _Duals:
+    """Dual values for the LP relaxation of the whole problem, built from an assignment.
+
+    The dual has ``u[i] >= 0`` per mentee row, ``w[j] >= 0`` per mentor row and
+    ``z[p] >= 0`` per two-way role variable, with ``u[i] + w[j] >= gain`` for every
+    edge and ``u[p] - capacity * w[p] + z[p] >= 0``; its objective
+    ``sum(u) + sum(capacity * w over one-way mentors) + sum(z)`` bounds every matching.
+    (The "x <= y" and "no pair twice" rows are left out: a weaker but valid bound.)
+
+    ``u`` comes from the assignment's optimality (:func:`_potentials`), ``w`` follows,
+    then each value is raised just enough to cover every edge, including those of the
+    roles not taken, so the bound is valid whatever the assignment was.
+    """
+    row, col = table.row, table.col
+    u = _potentials(table, roles, gain, columns, chosen, active_row, active_col)
+    w = np.zeros(len(table.mentors))
+    full = np.bincount(col[chosen], minlength=len(w)) >= roles.integer_capacity
+    on_full = chosen[full[col[chosen]]]
+    np.maximum.at(w, col[on_full], gain[on_full] - u[row[on_full]])
+    w = np.maximum(w, 0.0)
+    w[~active_col] = 0.0
+    both = active_row[row] & active_col[col]
+    before = u[row] + w[col] - gain
+    np.maximum.at(u, row[both], gain[both] - w[col[both]])
+    shortfall = float(np.sum(np.maximum(0.0, -_min_per(row[both], before[both], len(u)))))
+    from_active = active_row[row] & ~active_col[col]
+    np.maximum.at(w, col[from_active], gain[from_active] - u[row[from_active]])
+    others = ~active_row[row]
+    np.maximum.at(u, row[others], gain[others] - w[col[others]])
+    capacity = roles.mentor_capacity
+    z = np.maximum(0.0, capacity[roles.two_way_col] * w[roles.two_way_col] - u[roles.two_way_row])
+    one_way = roles.mentor_role_var < 0
+    bound = float(u.sum() + (capacity[one_way] * w[one_way]).sum() + z.sum())
+    worth_as_mentee = u[roles.two_way_row] - capacity[roles.two_way_col] * w[roles.two_way_col]
+    as_mentor = ~active_row[roles.two_way_row]
+    return _Duals(
+        bound=bound,
+        reduced=np.maximum(u[row] + w[col] - gain, 0.0),
+        before=before,
+        violated=np.flatnonzero(both & (before < -_TOLERANCE)),
+        shortfall=shortfall,
+        role_gain=np.where(as_mentor, worth_as_mentee, -worth_as_mentee),
+    )
+
+
+def _min_per(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n)
+    np.minimum.at(out, owner, values)
+    return out
+
+
+def _potentials(
+    table: PairTable,
+    roles: _Roles,
+    gain: np.ndarray,
+    columns: np.ndarray,
+    chosen: np.ndarray,
+    active_row: np.ndarray,
+    active_col: np.ndarray,
+) -> np.ndarray:
+    """Mentee duals ``u`` that make the assignment optimal over ``columns``.
+
+    Complementary slackness fixes the slot dual of a matched slot to
+    ``gain(m, j) - u[m]`` and that of a free slot to 0, so every edge ``i <- j`` asks
+    ``u[i] >= gain(i, j) - gain(m, j) + u[m]`` for each mentee ``m`` that ``j`` mentors,
+    or ``u[i] >= gain(i, j)`` if ``j`` has room: a longest-path problem without positive
+    cycles (the assignment is optimal), solved by Bellman-Ford sweeps over all edges at
+    once. If it has not settled after ``_POTENTIAL_SWEEPS`` sweeps we stop: the caller
+    repairs any violation, so the bound stays valid, only weaker.
+    """
+    row, col = table.row, table.col
+    edges = columns[active_row[row[columns]] & active_col[col[columns]]]
+    load = np.bincount(col[chosen], minlength=len(table.mentors))
+    has_room = load[col[edges]] < roles.integer_capacity[col[edges]]
+    base = np.zeros(len(table.mentees))
+    np.maximum.at(base, row[edges[has_room]], gain[edges[has_room]])
+    tight = edges[~has_room]
+    by_mentor = chosen[np.argsort(col[chosen], kind="stable")]
+    start = np.searchsorted(col[by_mentor], col[tight])
+    copies = load[col[tight]]
+    repeated = np.repeat(tight, copies)
+    within = np.arange(len(repeated)) - np.repeat(np.cumsum(copies) - copies, copies)
+    matched = by_mentor[np.repeat(start, copies) + within]
+    step = gain[repeated] - gain[matched]
+    target, source = row[repeated], row[matched]
+    u = base.copy()
+    for _ in range(_POTENTIAL_SWEEPS):
+        new = base.copy()
+        np.maximum.at(new, target, step + u[source])
+        if np.max(np.abs(new - u), initial=0.0) <= _TOLERANCE:
+            return new
+        u = new
+    return u
+
+
+def _build_programme(
+    table: PairTable, roles: _Roles, objective: np.ndarray, edges: np.ndarray
+) -> _Programme:
+    """The 0-1 programme over a subset of the table's edges (see :func:`_role_rows`)."""
     n_edges = len(edges)
-    two_way_ids = [c.id for c in pool if c.role == "two_way"]
-    mentor_var = {pid: n_edges + k for k, pid in enumerate(two_way_ids)}
-    n_vars = n_edges + len(two_way_ids)
+    n_vars = n_edges + roles.n_two_way
+    costs = np.zeros(n_vars)
+    costs[:n_edges] = objective[edges]
+    parts = [
+        _role_rows(table, roles, edges),
+        _mentor_choice_rows(table, roles, edges),
+        _pair_rows(table, roles, edges),
+    ]
+    rows, cols, vals, upper = [], [], [], []
+    offset = 0
+    for part_rows, part_cols, part_vals, part_upper in parts:
+        rows.append(part_rows + offset)
+        cols.append(part_cols)
+        vals.append(part_vals)
+        upper.append(part_upper)
+        offset += len(part_upper)
+    matrix = csr_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(offset, n_vars),
+    )
+    return _Programme(costs, matrix, np.concatenate(upper), edges)
 
-    objective = np.zeros(n_vars)
-    objective[:n_edges] = -_jittered_scores(edges, seed)  # minimise the negated score
 
-    rows = _Rows()
-    _add_role_rows(rows, pool, edges, mentor_var)
-    _add_pair_rows(rows, edges)
-    return _Programme(objective, rows.matrix(n_vars), np.array(rows.upper), n_edges)
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Sparse "sum of terms <= upper" rows: COO rows, columns, values, and each row's bound."""
 
 
-def _jittered_scores(edges: Sequence[Match], seed: int) -> np.ndarray:
-    rng = random.Random(seed)  # noqa: S311 - tie-breaking, not security
-    return np.array([e.score + rng.random() * TIE_BREAK_JITTER for e in edges])
-
-
-def _add_role_rows(
-    rows: _Rows, pool: Sequence[Candidate], edges: Sequence[Match], mentor_var: Mapping[int, int]
-) -> None:
+def _role_rows(table: PairTable, roles: _Roles, edges: np.ndarray) -> _Rows:
     """Mentee at most once, mentor at most ``capacity``; two-way people pick one role.
 
-    For a two-way person with "acts as mentor" variable y:
-    ``sum(as mentee) + y <= 1`` and ``sum(as mentor) - capacity * y <= 0``.
-    When capacity > 1 we also add ``x <= y`` per edge they would mentor: it
-    is implied for whole numbers but makes the LP relaxation much tighter
-    (otherwise y = 1/capacity buys a full mentor slot at a third of the role).
+    Row ``i`` is mentee ``i``, row ``len(mentees) + j`` is mentor ``j``. For a two-way
+    person with "acts as mentor" variable y: ``sum(as mentee) + y <= 1`` and
+    ``sum(as mentor) - capacity * y <= 0``.
     """
-    as_mentee: dict[int, list[int]] = defaultdict(list)
-    as_mentor: dict[int, list[int]] = defaultdict(list)
-    for k, e in enumerate(edges):
-        as_mentee[e.mentee_id].append(k)
-        as_mentor[e.mentor_id].append(k)
+    n_edges, n_mentees = len(edges), len(table.mentees)
+    k = np.arange(n_edges)
+    y_of_mentee, y_of_mentor = roles.mentee_role_var, roles.mentor_role_var
+    mentee_y = np.flatnonzero(y_of_mentee >= 0)
+    mentor_y = np.flatnonzero(y_of_mentor >= 0)
+    rows = [table.row[edges], mentee_y, n_mentees + table.col[edges], n_mentees + mentor_y]
+    cols = [k, n_edges + y_of_mentee[mentee_y], k, n_edges + y_of_mentor[mentor_y]]
+    vals = [
+        np.ones(n_edges),
+        np.ones(len(mentee_y)),
+        np.ones(n_edges),
+        -roles.mentor_capacity[mentor_y],
+    ]
+    upper = np.concatenate(
+        [np.ones(n_mentees), np.where(y_of_mentor >= 0, 0.0, roles.mentor_capacity)]
+    )
+    return (
+        np.concatenate(rows).astype(np.int64),
+        np.concatenate(cols).astype(np.int64),
+        np.concatenate(vals),
+        upper,
+    )
 
-    for person in pool:
-        y = mentor_var.get(person.id)
-        incoming = [(k, 1.0) for k in as_mentee[person.id]]
-        outgoing = [(k, 1.0) for k in as_mentor[person.id]]
-        if incoming:
-            rows.add(incoming if y is None else [*incoming, (y, 1.0)], 1.0)
-        if outgoing and y is None:
-            rows.add(outgoing, float(person.capacity))
-        if outgoing and y is not None:
-            rows.add([*outgoing, (y, -float(person.capacity))], 0.0)
-            if person.capacity > 1:
-                for k, _ in outgoing:
-                    rows.add([(k, 1.0), (y, -1.0)], 0.0)
+
+def _mentor_choice_rows(table: PairTable, roles: _Roles, edges: np.ndarray) -> _Rows:
+    """``x <= y`` for each edge a two-way person of capacity > 1 would mentor.
+
+    Implied for whole numbers, but it makes the LP relaxation much tighter (otherwise
+    y = 1/capacity buys a full mentor slot at a fraction of the role).
+    """
+    mentor = table.col[edges]
+    y = roles.mentor_role_var[mentor]
+    which = np.flatnonzero((y >= 0) & (roles.mentor_capacity[mentor] > 1))
+    n = len(which)
+    row = np.arange(n)
+    return (
+        np.concatenate([row, row]),
+        np.concatenate([which, len(edges) + y[which]]),
+        np.concatenate([np.ones(n), -np.ones(n)]),
+        np.zeros(n),
+    )
 
 
-def _add_pair_rows(rows: _Rows, edges: Sequence[Match]) -> None:
+def _pair_rows(table: PairTable, roles: _Roles, edges: np.ndarray) -> _Rows:
     """At most one of ``i <- j`` and ``j <- i``.
 
-    Only two two-way people have both edges, and the one-role rule already
-    forbids using both; the explicit row keeps the invariant from resting on
-    that argument.
+    Only two two-way people have both edges, and the one-role rule already forbids using
+    both; the explicit row keeps the invariant from resting on that argument.
     """
-    index = {(e.mentee_id, e.mentor_id): k for k, e in enumerate(edges)}
-    for (mentee_id, mentor_id), k in index.items():
-        reverse = index.get((mentor_id, mentee_id))
-        if reverse is not None and mentee_id < mentor_id:
-            rows.add([(k, 1.0), (reverse, 1.0)], 1.0)
-
-
-def _roles_fixed_as_in(relaxed: np.ndarray, programme: _Programme) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds that fix every "acts as mentor" variable the LP left at 0 or 1."""
-    lower = np.zeros(programme.n_vars)
-    upper = np.ones(programme.n_vars)
-    roles = relaxed[programme.n_edges :]
-    settled = (roles < _INTEGRAL_TOLERANCE) | (roles > 1 - _INTEGRAL_TOLERANCE)
-    lower[programme.n_edges :][settled] = np.round(roles[settled])
-    upper[programme.n_edges :][settled] = np.round(roles[settled])
-    return lower, upper
-
-
-def _prune_by_reduced_cost(
-    programme: _Programme, relaxation: OptimizeResult, incumbent_value: float
-) -> np.ndarray:
-    """Upper bounds that switch off edges no matching as good as the incumbent uses.
-
-    Any solution using edge k has objective >= LP optimum + its reduced cost
-    (``lower.marginals``, zero unless the edge sits at 0 in the LP). A small
-    slack absorbs LP tolerances; it only ever keeps more edges.
-    """
-    reduced_costs = relaxation.lower.marginals[: programme.n_edges]
-    upper = np.ones(programme.n_vars)
-    hopeless = relaxation.fun + reduced_costs > incumbent_value + _PRUNING_SLACK
-    upper[: programme.n_edges][hopeless] = 0.0
-    return upper
+    people = np.int64(len(roles.mentee_person) + len(roles.mentor_person) + 1)
+    mentee = roles.mentee_person[table.row[edges]]
+    mentor = roles.mentor_person[table.col[edges]]
+    forward = mentee * people + mentor
+    order = np.argsort(forward)
+    backward = mentor * people + mentee
+    found = np.minimum(np.searchsorted(forward[order], backward), max(len(order) - 1, 0))
+    first = np.flatnonzero((forward[order][found] == backward) & (mentee < mentor))
+    second = order[found[first]]
+    n = len(first)
+    row = np.arange(n)
+    return (
+        np.concatenate([row, row]),
+        np.concatenate([first, second]),
+        np.ones(2 * n),
+        np.ones(n),
+    )
 
 
 def _solve_binary(programme: _Programme, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:

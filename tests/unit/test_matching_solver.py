@@ -373,12 +373,13 @@ def test_pruning_finds_the_same_optimum_as_one_big_milp(
     seed: int, roles: tuple[str, ...] | None
 ) -> None:
     pool, managers = random_pool(36, seed=seed, roles=roles)
-    edges = solver.feasible_edges(pool, managers=managers, at=WINTER)
-    programme = solver._build_programme(pool, edges, seed=0)
+    table = solver.feasible_pairs(pool, managers=managers, at=WINTER)
+    objective = -(table.score + solver.tie_breaks(0, len(table)))
+    every_edge = np.arange(len(table))
+    programme = solver._build_programme(table, solver._Roles.of(table), objective, every_edge)
     everything = np.ones(programme.n_vars)
     direct = solver._solve_binary(programme, np.zeros(programme.n_vars), everything)
-    used = direct[: programme.n_edges] > 0.5
-    direct_total = sum(e.score for e, on in zip(edges, used, strict=True) if on)
+    direct_total = table.score[direct[: programme.n_edges] > 0.5].sum()
     result = solve(pool, managers=managers, at=WINTER, seed=0)
     assert result.total_score == pytest.approx(direct_total, abs=1e-6)
 
