@@ -6,7 +6,18 @@ import json
 from datetime import timedelta
 
 from bot.events import Actor, Command, FirstContact, FormSubmission
-from bot.messages import Form, FormErrors, FormField, Heading, Option, Say, ShowForm, Text, say
+from bot.messages import (
+    Divider,
+    Form,
+    FormErrors,
+    FormField,
+    Heading,
+    Option,
+    Say,
+    ShowForm,
+    Text,
+    say,
+)
 from bot.timing import is_known_zone
 from flows import circles, copy, preparation
 from flows.answers import many, one, parse_date
@@ -151,9 +162,13 @@ async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErro
     participant.status, participant.paused_until, participant.left_at = "active", None, None
     participant.agreed_at = participant.joined_at = ctx.now
     await ctx.repos.participants.save(participant)
-    await preparation.start(ctx, participant, program)
-    left = (await preparation.unread(ctx, [participant], program))[participant.id]  # type: ignore[index]
-    return copy.welcome(program.name, program.anonymity_threshold, cards=left)
+    card, left = await preparation.first_card(ctx, participant, program)
+    welcome = copy.welcome(program.name, program.anonymity_threshold, cards=left)
+    if card is None:
+        return welcome
+    # One message, not two: the welcome with the first card under it.
+    blocks = (*welcome.message.blocks, Divider(), *card.message.blocks)
+    return Say(message=welcome.message.model_copy(update={"blocks": blocks}))
 
 
 def _validate_join(

@@ -91,10 +91,9 @@ async def unread(ctx: FlowContext, people: list[Participant], program: Program) 
 
 
 async def start(ctx: FlowContext, participant: Participant, program: Program) -> bool:
-    """Queue the first unread card to a person who has just joined (or, at matching, who
-    never started: e.g. joined before the program asked for preparation); False if there
-    is nothing to send. Someone part-way through already has their next card in front of
-    them. Keyed by the join, so someone who comes back starts where they left."""
+    """At matching, queue the first card to someone who never started (e.g. joined before
+    the program asked for preparation); False if there is nothing to send. Someone
+    part-way through already has their next card in front of them."""
     if not program.preparation:
         return False
     read = (await ctx.repos.card_reads.read_by([participant.id]))[participant.id]  # type: ignore[list-item]
@@ -109,6 +108,19 @@ async def start(ctx: FlowContext, participant: Participant, program: Program) ->
             card_message(participant, card),
         )
     )
+
+
+async def first_card(
+    ctx: FlowContext, participant: Participant, program: Program
+) -> tuple[Say | None, int]:
+    """At opt-in: the first card still unread, to show with the welcome (no message to
+    queue: it's the answer to their own action), and how many cards are left."""
+    if not program.preparation:
+        return None, 0
+    read = (await ctx.repos.card_reads.read_by([participant.id]))[participant.id]  # type: ignore[list-item]
+    card = next_card(participant.role, read)
+    left = sum(1 for c in cards_for(participant.role) if c.id not in read)
+    return (Say(message=card_message(participant, card)) if card else None), left
 
 
 async def got_it(event: ButtonAction, ctx: FlowContext) -> Say:

@@ -36,16 +36,26 @@ async def join(
     assert any(isinstance(r, ShowForm) for r in replies), replies
     replies = await session.submit(user, {**JOIN_DEFAULTS, **answers})
     if prepare:
-        await read_cards(session, user)
+        await read_cards(session, user, replies)
     return replies
 
 
-async def read_cards(session: ConsoleSession, user: str) -> int:
-    """Press "Got it" on each preparation card in turn; how many were read."""
-    session.adapter.buttons.pop(user, None)  # only a card that arrives now counts
-    await session.engine.dispatch()
+def _has_card(replies: list) -> bool:
+    return any(
+        b.label == "Got it" for r in replies if isinstance(r, Say) for b in r.message.buttons
+    )
+
+
+async def read_cards(session: ConsoleSession, user: str, replies: list | None = None) -> int:
+    """Press "Got it" on each preparation card in turn, starting from the one in `replies`
+    (the join's answer) or else one that arrives now; how many were read."""
+    if replies is None:
+        session.adapter.buttons.pop(user, None)  # only a card that arrives now counts
+        await session.engine.dispatch()
+        pending = any(b.label == "Got it" for b in session.adapter.buttons.get(user, ()))
+    else:
+        pending = _has_card(replies)
     read = 0
-    pending = any(b.label == "Got it" for b in session.adapter.buttons.get(user, ()))
     while pending:
         replies = await session.press(user, "Got it")
         assert "Already noted" not in text_of(replies), replies

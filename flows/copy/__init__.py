@@ -104,8 +104,8 @@ def who_sees_what_blocks() -> tuple[Heading, Fields]:
 def welcome(program_name: str, k: int, *, cards: int = 0) -> Say:
     summary = f"Welcome to {program_name}! You're in."
     preparation = (
-        f"First, a short preparation for your role arrives in your messages: {cards} cards, "
-        "about a minute each. Your introduction waits until you and your partner have both "
+        f"First, a short preparation for your role: {cards} cards, about a minute each; the "
+        "first is just below. Your introduction waits until you and your partner have both "
         "read yours. "
         if cards
         else ""
