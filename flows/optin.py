@@ -143,6 +143,7 @@ async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErro
         return say(
             f"You're already in {program.name}. `/mentoring status` shows where things stand."
         )
+    new = participant is None
     participant = participant or Participant(
         program_id=program.id,
         **dict(zip(("platform", "tenant", "user_id"), _key(event.actor), strict=True)),  # type: ignore[arg-type]
@@ -162,7 +163,7 @@ async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErro
     participant.status, participant.paused_until, participant.left_at = "active", None, None
     participant.agreed_at = participant.joined_at = ctx.now
     await ctx.repos.participants.save(participant)
-    card, left = await preparation.first_card(ctx, participant, program)
+    card, left = await preparation.first_card(ctx, participant, program, new=new)
     welcome = copy.welcome(program.name, program.anonymity_threshold, cards=left)
     if card is None:
         return welcome

@@ -111,13 +111,16 @@ async def start(ctx: FlowContext, participant: Participant, program: Program) ->
 
 
 async def first_card(
-    ctx: FlowContext, participant: Participant, program: Program
+    ctx: FlowContext, participant: Participant, program: Program, *, new: bool = False
 ) -> tuple[Say | None, int]:
     """At opt-in: the first card still unread, to show with the welcome (no message to
-    queue: it's the answer to their own action), and how many cards are left."""
+    queue: it's the answer to their own action), and how many cards are left. Someone
+    `new` to the program has read nothing yet (one query fewer on a busy path)."""
     if not program.preparation:
         return None, 0
-    read = (await ctx.repos.card_reads.read_by([participant.id]))[participant.id]  # type: ignore[list-item]
+    read = (
+        set() if new else (await ctx.repos.card_reads.read_by([participant.id]))[participant.id]  # type: ignore[list-item]
+    )
     card = next_card(participant.role, read)
     left = sum(1 for c in cards_for(participant.role) if c.id not in read)
     return (Say(message=card_message(participant, card)) if card else None), left
