@@ -301,7 +301,7 @@ async def status(event: Command, ctx: FlowContext) -> Say:
         goals = await ctx.repos.goals.for_pair(pair.id)  # type: ignore[arg-type]
         done = sum(1 for g in goals if g.done_at is not None)
         lines.append(f"Goals: {len(goals) - done} open, {done} done (`/mentoring goals`)")
-    preparing = await preparation.status_lines(ctx, me, program)
+    preparing = await preparation.status_lines(ctx, me, program, paired=bool(found.pairs))
     lines.extend(preparing)
     if not found.pairs and not any(line.startswith("You've been matched") for line in preparing):
         lines.append("Not paired yet: you'll get an introduction when matching is approved.")

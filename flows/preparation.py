@@ -328,7 +328,16 @@ def _person_ref(text: str) -> str:
 # --- a person's own view --------------------------------------------------------------------
 
 
-async def status_lines(ctx: FlowContext, me: Participant, program: Program) -> list[str]:
+async def status_lines(
+    ctx: FlowContext, me: Participant, program: Program, *, paired: bool = False
+) -> list[str]:
+    """Preparation progress and a waiting introduction, for `status` and App Home. Someone
+    already introduced who can't be in a second pair has nothing to show (and this runs on
+    every App Home view, so it asks the database nothing then)."""
+    if not program.preparation or (
+        paired and (me.role != "mentor" or program.mentor_capacity == 1)
+    ):
+        return []
     lines = []
     left = (await unread(ctx, [me], program))[me.id]  # type: ignore[index]
     if left:
