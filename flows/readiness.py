@@ -235,6 +235,8 @@ async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErr
         errors["audience"] = (
             f"Ask at least {k} people: results from fewer can never be shown (k = {k})."
         )
+    elif problem := await _too_close_to_an_earlier_pulse(ctx, event.actor, people, k):
+        errors["audience"] = problem
     if closes is None or closes <= ctx.now.date():
         errors["closes"] = "Pick a day after today."
     if errors:
@@ -265,6 +267,24 @@ async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErr
         f"Asked {len(people)} people. Results on {pulse.closes_at:%d %B}, when answers close "
         "(`admin readiness`); they are also posted to the admin channel."
     )
+
+
+async def _too_close_to_an_earlier_pulse(
+    ctx: FlowContext, actor: Actor, people: list[Person], k: int
+) -> str:
+    """Two pulses whose groups differ by a few people can be compared to read those few
+    people's answers off the difference: each group must be the same as every earlier one,
+    or differ from it by at least k people."""
+    asked = {p.user_id for p in people}
+    for pulse, earlier in await ctx.repos.readiness.audiences(actor.platform, actor.tenant):
+        differ = len(asked ^ earlier)
+        if 0 < differ < k:
+            return (
+                f"This group differs from the pulse sent on {pulse.created_at:%d %B %Y} by only "
+                f"{differ} {'person' if differ == 1 else 'people'}: comparing the two results "
+                f"could single them out. Ask the same group, or change it by at least {k}."
+            )
+    return ""
 
 
 async def _audience(ctx: FlowContext, actor: Actor, text: str) -> tuple[list[Person], list[str]]:

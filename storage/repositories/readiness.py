@@ -46,6 +46,17 @@ class Readiness:
         )
         return (await self._s.exec(query.order_by(col(ReadinessPulse.id).desc()))).first()
 
+    async def audiences(self, platform: str, tenant: str) -> list[tuple[ReadinessPulse, set[str]]]:
+        """Every earlier pulse in the workspace, with the user ids it asked."""
+        query = select(ReadinessPulse).where(
+            ReadinessPulse.platform == platform, ReadinessPulse.tenant == tenant
+        )
+        found = []
+        for pulse in (await self._s.exec(query.order_by(ReadinessPulse.id))).all():
+            asked = select(ReadinessInvite.user_id).where(ReadinessInvite.pulse_id == pulse.id)
+            found.append((pulse, set((await self._s.exec(asked)).all())))
+        return found
+
     async def invite(
         self, pulse_id: int, platform: str, tenant: str, user_id: str
     ) -> ReadinessInvite | None:

@@ -173,3 +173,20 @@ async def test_results_are_frozen_at_the_close(session, program, app, clock, con
     assert "5 of 6 answered" in first
     tallies = {(t.question, t.answer): t.count for t in await rows(app, ReadinessTally)}
     assert sum(n for (q, _a), n in tallies.items() if q == "sponsor") == 5
+
+
+async def test_a_second_pulse_cannot_differ_from_the_first_by_a_few_people(
+    session, program, app, clock
+):
+    await send_pulse(session, app, audience="ann, bob, cat, sam, tom")
+    await session.say(ADMIN, "admin readiness new")
+    await session.submit(
+        ADMIN, {"audience": "ann, bob, cat, sam, tom, uma", "closes": "2027-01-20"}
+    )
+    assert "differs from the pulse sent on 04 January 2027 by only 1 person" in str(
+        session.last_errors[ADMIN]
+    )
+    same = await session.submit(
+        ADMIN, {"audience": "tom, sam, cat, bob, ann", "closes": "2027-01-20"}
+    )
+    assert "Asked 5 people" in text_of(same)
