@@ -5,6 +5,7 @@ both receive the result. It is theirs: sealed at rest and in no admin view."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from bot.events import ButtonAction, FormSubmission
 from bot.messages import (
@@ -33,6 +34,7 @@ FIELDS = (
     ("feedback", "How we'll give each other feedback"),
     ("meet", "How often we'll meet"),
 )
+LABELS = dict(FIELDS)
 MEET = (
     ("weekly", "Every week"),
     ("fortnightly", "Every two weeks"),
@@ -57,32 +59,12 @@ async def open_form(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
             intro="Fill it in together at your first meeting; you both receive it. Only the "
             "two of you ever see it.",
             fields=(
-                FormField(
-                    id="focus",
-                    label=FIELDS[0][1],
-                    type="long_text",
-                    max_length=LIMIT,
-                    initial=current.get("focus"),
-                ),
-                FormField(
-                    id="off_limits",
-                    label=FIELDS[1][1],
-                    type="long_text",
-                    required=False,
-                    max_length=LIMIT,
-                    initial=current.get("off_limits"),
-                ),
-                FormField(
-                    id="feedback",
-                    label=FIELDS[2][1],
-                    type="long_text",
-                    hint=FEEDBACK_HINT,
-                    max_length=LIMIT,
-                    initial=current.get("feedback"),
-                ),
+                _written("focus", current),
+                _written("off_limits", current, required=False),
+                _written("feedback", current, hint=FEEDBACK_HINT),
                 FormField(
                     id="meet",
-                    label=FIELDS[3][1],
+                    label=LABELS["meet"],
                     type="select",
                     options=tuple(Option(value=v, label=label) for v, label in MEET),
                     initial=current.get("meet"),
@@ -91,6 +73,18 @@ async def open_form(event: ButtonAction, ctx: FlowContext) -> Say | ShowForm:
             submit_label="Save and share with my partner",
             state={"pair_id": str(pair.id)},
         )
+    )
+
+
+def _written(name: str, current: dict[str, str], **options: Any) -> FormField:
+    """One of the agreement's free-text answers, prefilled with what the pair has now."""
+    return FormField(
+        id=name,
+        label=LABELS[name],
+        type="long_text",
+        max_length=LIMIT,
+        initial=current.get(name),
+        **options,
     )
 
 

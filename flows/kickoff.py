@@ -11,6 +11,7 @@ from flows import copy
 from flows.answers import one, parse_date
 from flows.context import FlowContext
 from flows.programs import current_program
+from storage.models import Program
 
 AGENDA = (
     "1. Why reverse mentoring, and what the program asks of each side.\n"
@@ -63,12 +64,15 @@ async def submit_kickoff(event: FormSubmission, ctx: FlowContext) -> Say | FormE
             Text(text=answers["agenda"]),
         ),
     )
-    # The same announcement twice (a double click) is queued once.
-    digest = hashlib.sha256(announcement.model_dump_json().encode()).hexdigest()[:12]
-    people = await ctx.repos.participants.in_program(program.id)  # type: ignore[arg-type]
-    queued = 0
-    for person in people:
-        queued += await ctx.send_to(
-            f"kickoff:{program.id}:{digest}:{person.id}", person, announcement
-        )
+    queued = await announce(ctx, program, "kickoff", announcement)
     return say(f"The kick-off announcement is on its way to {queued} people.")
+
+
+async def announce(ctx: FlowContext, program: Program, kind: str, message: Message) -> int:
+    """`message` to everyone taking part (active or paused), each in their working hours;
+    the same message twice (a double click) is queued once. How many were queued."""
+    digest = hashlib.sha256(message.model_dump_json().encode()).hexdigest()[:12]
+    queued = 0
+    for person in await ctx.repos.participants.in_program(program.id):  # type: ignore[arg-type]
+        queued += await ctx.send_to(f"{kind}:{program.id}:{digest}:{person.id}", person, message)
+    return queued

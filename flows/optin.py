@@ -26,6 +26,7 @@ from flows.cycles import next_cycle_start
 from flows.ending import end_pair
 from flows.participants import membership, role_label
 from flows.programs import current_program
+from flows.roster import roster_lookup
 from storage.models import Participant, Person, Program
 
 ROLES = (
@@ -211,11 +212,8 @@ async def _resolve_people(
     An exclusion that silently matches nobody would be a promise not kept."""
     if not entries:
         return [], []
-    lookup: dict[str, str] = {}
-    for person in await ctx.repos.people.in_tenant(actor.platform, actor.tenant):
-        for alias in (person.user_id, person.email, person.display_name):
-            if alias:
-                lookup[alias.lower()] = person.user_id
+    roster = await roster_lookup(ctx, actor.platform, actor.tenant)
+    lookup = {alias: person.user_id for alias, person in roster.items()}
     for participant in await ctx.repos.participants.in_program(
         program.id, statuses=("active", "paused", "left")
     ):  # type: ignore[arg-type]

@@ -52,6 +52,15 @@ async def pair_members(ctx: FlowContext, pair: Pair) -> tuple[Participant, Parti
     return mentor, mentee
 
 
+def is_actor(participant: Participant, actor: Actor) -> bool:
+    """Whether `actor` (who pressed or sent something) is this participant."""
+    return (participant.platform, participant.tenant, participant.user_id) == (
+        actor.platform,
+        actor.tenant,
+        actor.user_id,
+    )
+
+
 def role_label(participant: Participant) -> str:
     return {"mentor": "mentor", "mentee": "mentee", "two_way": "two-way partner"}[participant.role]
 
@@ -70,10 +79,6 @@ async def partner_role_in(
     if pair is None:
         return None, None
     for member in await pair_members(ctx, pair):
-        if (member.platform, member.tenant, member.user_id) == (
-            actor.platform,
-            actor.tenant,
-            actor.user_id,
-        ):
+        if is_actor(member, actor):
             return member, pair
     return None, None

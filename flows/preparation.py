@@ -20,12 +20,12 @@ from bot.messages import Actions, Button, Heading, Message, Say, Text, say
 from flows import copy
 from flows.context import FlowContext
 from flows.intros import introduce
-from flows.participants import pair_members, parse_id
+from flows.participants import is_actor, pair_members, parse_id
 from flows.programs import current_program
+from flows.roster import person_ref
 from storage.models import Pair, Participant, Program
 
 LIBRARY = Path(__file__).parent / "data" / "preparation.yaml"
-ROLES = ("mentor", "mentee", "two_way")
 # Gentle reminders to whoever hasn't finished, counted from the pair's approval.
 REMINDERS = (timedelta(days=2), timedelta(days=7))
 
@@ -179,8 +179,7 @@ async def _own_participant(
     me = await ctx.repos.participants.get(number) if number else None
     if me is None or me.status == "left":
         return None
-    actor = event.actor
-    if (me.platform, me.tenant, me.user_id) != (actor.platform, actor.tenant, actor.user_id):
+    if not is_actor(me, event.actor):
         return None
     return me
 
@@ -280,7 +279,7 @@ async def admin_introduce(event: Command, ctx: FlowContext) -> Say:
         introduced = sum([await introduce_now(ctx, pair, program) for pair in waiting])
         noun = "pair" if introduced == 1 else "pairs"
         return say(f"Introduced {introduced} {noun} without waiting for their preparation.")
-    wanted = _person_ref(target)
+    wanted = person_ref(target)
     for pair in waiting:
         names = {
             value.lower()
@@ -317,12 +316,6 @@ async def finished_count(ctx: FlowContext, people: list[Participant], program: P
     if total < program.anonymity_threshold or done in (0, total):
         return f"not shown for {total} people (too few, or all alike, to show safely)"
     return f"{done} of {total} participants have finished"
-
-
-def _person_ref(text: str) -> str:
-    """A user as an admin types it: `@ann`, a Slack mention `<@U123|ann>`, an id or a name."""
-    text = text.strip().removeprefix("<").removesuffix(">").lstrip("@")
-    return text.split("|", 1)[0].strip().lower()
 
 
 # --- a person's own view --------------------------------------------------------------------

@@ -38,6 +38,7 @@ from flows.channels import admin_channels
 from flows.context import FlowContext
 from flows.participants import parse_id
 from flows.programs import current_program
+from flows.roster import person_ref, roster_lookup
 from storage.models import Person, ReadinessPulse
 
 LIBRARY = Path(__file__).parent / "data" / "readiness.yaml"
@@ -288,20 +289,15 @@ async def _too_close_to_an_earlier_pulse(
 
 
 async def _audience(ctx: FlowContext, actor: Actor, text: str) -> tuple[list[Person], list[str]]:
-    roster = await ctx.repos.people.in_tenant(actor.platform, actor.tenant)
     if text.strip().lower() == "everyone":
-        return roster, []
-    lookup: dict[str, Person] = {}
-    for person in roster:
-        for alias in (person.user_id, person.email, person.display_name):
-            if alias:
-                lookup[alias.lower()] = person
+        return await ctx.repos.people.in_tenant(actor.platform, actor.tenant), []
+    lookup = await roster_lookup(ctx, actor.platform, actor.tenant)
     chosen: dict[str, Person] = {}
     unknown = []
     for entry in (e.strip().lstrip("@<").rstrip(">") for e in text.replace("\n", ",").split(",")):
         if not entry:
             continue
-        person = lookup.get(entry.split("|", 1)[0].lower())
+        person = lookup.get(person_ref(entry))
         if person is None:
             unknown.append(entry)
         else:

@@ -8,8 +8,27 @@ from dataclasses import dataclass, field
 
 from bot.timing import is_known_zone
 from flows.context import FlowContext
+from storage.models import Person
 
 COLUMNS = ("user_id", "email", "name", "job_level", "department", "manager", "timezone")
+
+
+def person_ref(text: str) -> str:
+    """A person as someone types them: `@ann`, a Slack mention `<@U123|ann>`, an id, an
+    email or a name; lower case, to look up in `roster_lookup`."""
+    text = text.strip().removeprefix("<").removesuffix(">").lstrip("@")
+    return text.split("|", 1)[0].strip().lower()
+
+
+async def roster_lookup(ctx: FlowContext, platform: str, tenant: str) -> dict[str, Person]:
+    """The workspace's roster by every name a person goes by (user id, email, display
+    name), lower case."""
+    lookup: dict[str, Person] = {}
+    for person in await ctx.repos.people.in_tenant(platform, tenant):
+        for alias in (person.user_id, person.email, person.display_name):
+            if alias:
+                lookup[alias.lower()] = person
+    return lookup
 
 
 @dataclass

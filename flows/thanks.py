@@ -3,7 +3,6 @@ thank-you, which the mentor receives and may share; admins can thank everyone at
 
 from __future__ import annotations
 
-import hashlib
 from typing import Protocol
 
 from bot.events import ButtonAction, Command, FormSubmission
@@ -24,7 +23,8 @@ from flows import copy
 from flows.answers import one
 from flows.channels import admin_channels
 from flows.context import FlowContext
-from flows.participants import parse_id, partner_in, partner_role_in
+from flows.kickoff import announce
+from flows.participants import is_actor, parse_id, partner_in, partner_role_in
 from flows.programs import current_program
 from storage.models import Pair, Participant, ThankYou
 
@@ -144,12 +144,7 @@ async def _received(
     number = parse_id(event.value)
     thanks = await ctx.repos.thanks.get(number) if number else None
     me = await ctx.repos.participants.get(thanks.recipient_id) if thanks else None
-    actor = event.actor
-    if me is None or (me.platform, me.tenant, me.user_id) != (
-        actor.platform,
-        actor.tenant,
-        actor.user_id,
-    ):
+    if me is None or not is_actor(me, event.actor):
         return None, None
     return thanks, me
 
@@ -228,12 +223,5 @@ async def submit_admin_thanks(event: FormSubmission, ctx: FlowContext) -> Say | 
         summary=f"{program.name}: thank you",
         blocks=(Heading(text=f"{program.name}: thank you"), Text(text=text)),
     )
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12]  # a double click queues it once
-    queued = 0
-    for person in await ctx.repos.participants.in_program(
-        program.id, statuses=("active", "paused")
-    ):  # type: ignore[arg-type]
-        queued += await ctx.send_to(
-            f"program-thanks:{program.id}:{digest}:{person.id}", person, message
-        )
+    queued = await announce(ctx, program, "program-thanks", message)
     return say(f"Your thank-you is on its way to {queued} people.")

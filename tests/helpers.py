@@ -60,9 +60,7 @@ async def read_cards(session: ConsoleSession, user: str, replies: list | None = 
         replies = await session.press(user, "Got it")
         assert "Already noted" not in text_of(replies), replies
         read += 1
-        pending = any(
-            b.label == "Got it" for r in replies if isinstance(r, Say) for b in r.message.buttons
-        )
+        pending = _has_card(replies)
     # Out of the way, so tests about later messages see only those.
     delivered = session.adapter.delivered
     delivered[:] = [d for d in delivered if not d.message.summary.startswith("Preparation ")]
