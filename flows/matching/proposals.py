@@ -84,9 +84,17 @@ async def propose(ctx: FlowContext, program: Program, seed: int) -> Say:
     if len(pool) < 2:
         return say("Not enough people are waiting to be matched yet (fewer than two).")
     candidates, managers, people = await _candidates(ctx, program, spare)
-    # CPU-bound (an exact integer programme): off the event loop, so the bot keeps answering.
+    # CPU-bound (an LP, assignments, perhaps an integer programme): off the event loop,
+    # so the bot keeps answering.
     result = await asyncio.to_thread(solve, candidates, managers=managers, at=ctx.now, seed=seed)
-    log.info("matching program %s with seed %s: %s pairs", program.id, seed, len(result.matches))
+    log.info(
+        "matching program %s with seed %s: %s pairs, total score %s, proven within %s of the best",
+        program.id,
+        seed,
+        len(result.matches),
+        result.total_score,
+        result.gap,
+    )
     by_id = {p.id: p for p in pool}
     proposals = [
         ProposedPair(

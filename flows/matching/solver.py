@@ -32,10 +32,15 @@ but does not scale: 5,000 people have over two million feasible edges. So
 edges per person, grown by column generation (pricing every edge in bulk);
 ``scipy.sparse.csgraph.min_weight_full_bipartite_matching`` for the assignment
 problem that remains once every role is fixed; and, unless the assignment
-already meets the LP bound, ``milp`` over the edges that reduced-cost fixing
-cannot rule out. The feasible edges themselves are computed in bulk by
-:mod:`flows.matching.pairs`; :func:`edge` (one pair, plain Python) remains the
-specification, and explains the chosen pairs.
+already meets the LP bound (scores come in steps, so "meets" means no better
+step fits under it), ``milp`` over the edges that reduced-cost fixing cannot
+rule out. Where that MILP would be too big to solve in seconds (thousands of
+people), the result is the assignment with its proven distance to the bound,
+:attr:`MatchResult.gap`: in ``bench/matching.py`` 0.19 points out of 66,909 at
+5,000 people, whose MILP (a minute) then confirms the same score. The feasible
+edges themselves are computed in bulk by :mod:`flows.matching.pairs`;
+:func:`edge` (one pair, plain Python) remains the specification, and explains
+the chosen pairs.
 
 Determinism
 -----------
@@ -45,11 +50,14 @@ jitter in ``[0, 1e-6)``: the k-th edge gets the k-th ``random()`` of
 objective, so ties are broken reproducibly: the same input and seed always give
 the same result, while a different seed may pick a different, equally good,
 matching. Reported scores exclude the jitter and are rounded to 6 decimals.
+When a matching is proven optimal by the score steps alone, the tie-breaks may
+not be the best among equally scored matchings: the result is still the same
+for the same input and seed.
 
 Performance
 -----------
-See ``bench/matching.py`` and the README: 1,000 people in about a second,
-5,000 in under a minute (LP relaxation and the final MILP dominate). Pools
+See ``bench/matching.py`` and the README: 1,000 people in about half a second,
+5,000 in 10-20 s (the LP relaxation's column generation dominates). Pools
 where nearly everyone chose two_way remain hard for any exact method (300 such
 people take 10-30 s): the "one role" choice makes the LP relaxation fractional,
 so the work falls to the MILP, which has to branch.
@@ -193,6 +201,12 @@ class MatchResult:
     unmatched: tuple[int, ...]
     """Sorted ids of candidates in no match."""
     total_score: float
+    gap: float = 0.0
+    """How much better the best matching could be: 0.0 when this one is proven optimal.
+
+    For pools too big to prove it in seconds (thousands of people) it is the distance to
+    the LP bound; see ``_MAX_EXACT_EDGES``.
+    """
 
 
 # --- hard-constraint building blocks -------------------------------------------
@@ -410,7 +424,7 @@ def solve(
     table = feasible_pairs(
         pool, managers=managers, at=at, weights=weights, work_start=work_start, work_end=work_end
     )
-    chosen = _optimise(table, seed) if len(table) else np.zeros(0, dtype=np.int64)
+    chosen, bound = _optimise(table, seed) if len(table) else (np.zeros(0, dtype=np.int64), 0.0)
     matches = [
         _explain(
             table.mentees[table.row[k]],
@@ -423,7 +437,7 @@ def solve(
         )
         for k in chosen
     ]
-    return _result(pool, matches)
+    return _result(pool, matches, bound)
 
 
 def _validate(
@@ -613,8 +627,12 @@ _DUAL_SHORTFALL = 0.05
 """Total dual violation of the missing edges above which we add columns before anything else."""
 _OPTIMALITY_GAP = 1e-6
 """An incumbent this close to the bound is taken as optimal: HiGHS's own default gap."""
-_POTENTIAL_SWEEPS = 1000
 _SIMPLEX_EDGES = 20_000
+_MAX_EXACT_EDGES = 25_000
+"""Most edges the final MILP may have. Up to about a thousand people it stays under this
+and takes a second or less; at 5,000 people it has about 110,000 edges and takes 40-60 s,
+so the solver returns its best matching with the proven gap instead (0.19 points out of
+66,909 in ``bench/matching.py``, where that MILP confirmed the matching was optimal)."""
 _MAX_NODES = 1
 """LPs the branching on roles may take before the MILP fallback. On the benchmark pools
 the children of the root rarely settle more than the root did, at several seconds per LP
@@ -625,8 +643,8 @@ _ROLE_CHOICES = 3
 _TOLERANCE = 1e-9
 
 
-def _optimise(table: PairTable, seed: int) -> np.ndarray:
-    """Indices of the table's edges in the optimal matching.
+def _optimise(table: PairTable, seed: int) -> tuple[np.ndarray, float]:
+    """Indices of the table's edges in the optimal matching, and a bound on its score.
 
     One ``milp`` over every edge gives the answer, but a big pool has millions of edges (a
     third of all pairs) and HiGHS would need minutes and gigabytes. Instead:
@@ -639,25 +657,48 @@ def _optimise(table: PairTable, seed: int) -> np.ndarray:
        The assignment with the LP's (rounded) roles is a matching; if it meets the
        bound, it is optimal. Where the LP splits two-way people between roles we may
        branch on them (:func:`_branch_on_roles`, root only by default);
-    3. otherwise reduced-cost fixing: an edge whose
+    3. scores are whole multiples of a step (:func:`score_step`, 1/16 with the default
+       weights), so when no multiple above the matching's score fits under the bound, the
+       matching is optimal: only the tie-breaks could still differ;
+    4. otherwise reduced-cost fixing: an edge whose
        reduced cost exceeds the gap between bound and best matching is in no matching as
        good as that one, so the MILP over the remaining edges (with every rule: one role,
-       no pair twice) is the optimum.
+       no pair twice) is the optimum. When more than ``_MAX_EXACT_EDGES`` edges remain
+       (thousands of people), that MILP would take minutes, so the matching of step 2 is
+       returned with its gap to the bound instead (see :attr:`MatchResult.gap`).
 
     Every step uses the same objective per edge (its score plus the seeded tie-break of
-    :func:`tie_breaks`), so the result does not depend on the path taken.
+    :func:`tie_breaks`), so the result is deterministic. The returned bound is the best
+    possible total score: the matching's own when it is proven optimal.
     """
     roles = _Roles.of(table)
     gain = table.score + tie_breaks(seed, len(table))
     columns = _initial_columns(table, roles, gain, _INITIAL_PER_PERSON)
     incumbent, proven, bound, reduced = _branch_on_roles(table, roles, gain, columns)
     value = gain[incumbent].sum()
+    score = float(table.score[incumbent].sum())
     if proven or bound - value <= _OPTIMALITY_GAP:
-        return incumbent
+        return incumbent, score
+    if bound < score + score_step(table.score) - _PRUNING_SLACK:
+        return incumbent, score
     hopeful = np.flatnonzero(reduced <= bound - value + _PRUNING_SLACK)
+    if len(hopeful) > _MAX_EXACT_EDGES:
+        return incumbent, bound
     final = _build_programme(table, roles, -gain, hopeful)
     best = _solve_binary(final, np.zeros(final.n_vars), np.ones(final.n_vars))
-    return final.edges[best[: final.n_edges] > 0.5]
+    chosen = final.edges[best[: final.n_edges] > 0.5]
+    return chosen, float(table.score[chosen].sum())
+
+
+def score_step(scores: np.ndarray) -> float:
+    """The largest step every score is a whole multiple of (scores have 6 decimals).
+
+    Any two matchings' totals then differ by a multiple of it too. With the default
+    weights it is 1/16 (overlap comes in quarter hours); odd weights can make it 1e-6.
+    """
+    micro = np.round(np.abs(scores) * 10**_SCORE_DECIMALS).astype(np.int64)
+    step = int(np.gcd.reduce(micro)) if len(micro) else 0
+    return step / 10**_SCORE_DECIMALS if step else 10.0**-_SCORE_DECIMALS
 
 
 def _branch_on_roles(
@@ -731,17 +772,14 @@ def _assignments_around(
 def _assignment(
     table: PairTable, roles: _Roles, gain: np.ndarray, columns: np.ndarray, as_mentor: np.ndarray
 ) -> np.ndarray:
-    """The best matching with two-way roles fixed, by column generation from ``columns``."""
+    """The best matching over ``columns`` with two-way roles fixed.
+
+    ``columns`` are the LP's, priced out against its duals, so for the LP's own roles this
+    is (up to the shortfall) the best matching over every edge; for other roles it is a
+    good matching, not necessarily the best. Either way the LP bound certifies it.
+    """
     active_row, active_col = roles.active(as_mentor)
-    for _ in range(_MAX_ROUNDS):
-        chosen = _assign(table, roles, gain, columns, active_row, active_col)
-        duals = _duals(table, roles, gain, columns, chosen, active_row, active_col)
-        if duals.shortfall <= _DUAL_SHORTFALL:
-            break
-        violated = duals.violated
-        more = _cheapest_per_mentee(table, violated, duals.before[violated], _ADDED_PER_PERSON)
-        columns = np.union1d(columns, more)
-    return chosen
+    return _assign(table, roles, gain, columns, active_row, active_col)
 
 
 def _relaxation(
@@ -786,6 +824,7 @@ def _relax(programme: _Programme, role_lower: np.ndarray, role_upper: np.ndarray
         # Dual simplex gives a basic solution with exact reduced costs; on big,
         # degenerate programmes the interior point method (with crossover) is faster.
         method="highs-ipm" if programme.n_edges > _SIMPLEX_EDGES else "highs-ds",
+        options={"presolve": False},
     )
     if relaxation.status != 0:
         raise RuntimeError(f"matching LP relaxation failed: {relaxation.message}")
@@ -882,125 +921,10 @@ def _assign(
     return np.sort(roles.edge_of(row[real], mentor))
 
 
-@dataclass(frozen=True)
-class _Duals:
-    """A feasible solution of the LP dual, and what it says."""
-
-    bound: float
-    """Upper bound on the total gain of any matching (two-way roles free)."""
-    reduced: np.ndarray
-    """Per edge, ``u[mentee] + w[mentor] - gain >= 0``: what using it costs against the bound."""
-    before: np.ndarray
-    """The same before the mentees' duals were raised to cover missing edges."""
-    violated: np.ndarray
-    """Edges (active roles) whose ``before`` was negative: candidates for the next round."""
-    shortfall: float
-    """How much the raise added to the bound."""
-    role_gain: np.ndarray
-    """Per two-way person, how much the other role is worth more (by the duals)."""
-
-
-def _duals(
-    table: PairTable,
-    roles: _Roles,
-    gain: np.ndarray,
-    columns: np.ndarray,
-    chosen: np.ndarray,
-    active_row: np.ndarray,
-    active_col: np.ndarray,
-) -> _Duals:
-    """Dual values for the LP relaxation of the whole problem, built from an assignment.
-
-    The dual has ``u[i] >= 0`` per mentee row, ``w[j] >= 0`` per mentor row and
-    ``z[p] >= 0`` per two-way role variable, with ``u[i] + w[j] >= gain`` for every
-    edge and ``u[p] - capacity * w[p] + z[p] >= 0``; its objective
-    ``sum(u) + sum(capacity * w over one-way mentors) + sum(z)`` bounds every matching.
-    (The "x <= y" and "no pair twice" rows are left out: a weaker but valid bound.)
-
-    ``u`` comes from the assignment's optimality (:func:`_potentials`), ``w`` follows,
-    then each value is raised just enough to cover every edge, including those of the
-    roles not taken, so the bound is valid whatever the assignment was.
-    """
-    row, col = table.row, table.col
-    u = _potentials(table, roles, gain, columns, chosen, active_row, active_col)
-    w = np.zeros(len(table.mentors))
-    full = np.bincount(col[chosen], minlength=len(w)) >= roles.integer_capacity
-    on_full = chosen[full[col[chosen]]]
-    np.maximum.at(w, col[on_full], gain[on_full] - u[row[on_full]])
-    w = np.maximum(w, 0.0)
-    w[~active_col] = 0.0
-    both = active_row[row] & active_col[col]
-    before = u[row] + w[col] - gain
-    np.maximum.at(u, row[both], gain[both] - w[col[both]])
-    shortfall = float(np.sum(np.maximum(0.0, -_min_per(row[both], before[both], len(u)))))
-    from_active = active_row[row] & ~active_col[col]
-    np.maximum.at(w, col[from_active], gain[from_active] - u[row[from_active]])
-    others = ~active_row[row]
-    np.maximum.at(u, row[others], gain[others] - w[col[others]])
-    capacity = roles.mentor_capacity
-    z = np.maximum(0.0, capacity[roles.two_way_col] * w[roles.two_way_col] - u[roles.two_way_row])
-    one_way = roles.mentor_role_var < 0
-    bound = float(u.sum() + (capacity[one_way] * w[one_way]).sum() + z.sum())
-    worth_as_mentee = u[roles.two_way_row] - capacity[roles.two_way_col] * w[roles.two_way_col]
-    as_mentor = ~active_row[roles.two_way_row]
-    return _Duals(
-        bound=bound,
-        reduced=np.maximum(u[row] + w[col] - gain, 0.0),
-        before=before,
-        violated=np.flatnonzero(both & (before < -_TOLERANCE)),
-        shortfall=shortfall,
-        role_gain=np.where(as_mentor, worth_as_mentee, -worth_as_mentee),
-    )
-
-
 def _min_per(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(n)
     np.minimum.at(out, owner, values)
     return out
-
-
-def _potentials(
-    table: PairTable,
-    roles: _Roles,
-    gain: np.ndarray,
-    columns: np.ndarray,
-    chosen: np.ndarray,
-    active_row: np.ndarray,
-    active_col: np.ndarray,
-) -> np.ndarray:
-    """Mentee duals ``u`` that make the assignment optimal over ``columns``.
-
-    Complementary slackness fixes the slot dual of a matched slot to
-    ``gain(m, j) - u[m]`` and that of a free slot to 0, so every edge ``i <- j`` asks
-    ``u[i] >= gain(i, j) - gain(m, j) + u[m]`` for each mentee ``m`` that ``j`` mentors,
-    or ``u[i] >= gain(i, j)`` if ``j`` has room: a longest-path problem without positive
-    cycles (the assignment is optimal), solved by Bellman-Ford sweeps over all edges at
-    once. If it has not settled after ``_POTENTIAL_SWEEPS`` sweeps we stop: the caller
-    repairs any violation, so the bound stays valid, only weaker.
-    """
-    row, col = table.row, table.col
-    edges = columns[active_row[row[columns]] & active_col[col[columns]]]
-    load = np.bincount(col[chosen], minlength=len(table.mentors))
-    has_room = load[col[edges]] < roles.integer_capacity[col[edges]]
-    base = np.zeros(len(table.mentees))
-    np.maximum.at(base, row[edges[has_room]], gain[edges[has_room]])
-    tight = edges[~has_room]
-    by_mentor = chosen[np.argsort(col[chosen], kind="stable")]
-    start = np.searchsorted(col[by_mentor], col[tight])
-    copies = load[col[tight]]
-    repeated = np.repeat(tight, copies)
-    within = np.arange(len(repeated)) - np.repeat(np.cumsum(copies) - copies, copies)
-    matched = by_mentor[np.repeat(start, copies) + within]
-    step = gain[repeated] - gain[matched]
-    target, source = row[repeated], row[matched]
-    u = base.copy()
-    for _ in range(_POTENTIAL_SWEEPS):
-        new = base.copy()
-        np.maximum.at(new, target, step + u[source])
-        if np.max(np.abs(new - u), initial=0.0) <= _TOLERANCE:
-            return new
-        u = new
-    return u
 
 
 def _build_programme(
@@ -1123,11 +1047,13 @@ def _solve_binary(programme: _Programme, lower: np.ndarray, upper: np.ndarray) -
     return np.round(result.x)
 
 
-def _result(pool: Sequence[Candidate], chosen: Sequence[Match]) -> MatchResult:
+def _result(pool: Sequence[Candidate], chosen: Sequence[Match], bound: float) -> MatchResult:
     matches = tuple(sorted(chosen, key=lambda m: (m.mentee_id, m.mentor_id)))
     matched = {m.mentee_id for m in matches} | {m.mentor_id for m in matches}
+    total = round(sum(m.score for m in matches), _SCORE_DECIMALS)
     return MatchResult(
         matches=matches,
         unmatched=tuple(sorted(c.id for c in pool if c.id not in matched)),
-        total_score=round(sum(m.score for m in matches), _SCORE_DECIMALS),
+        total_score=total,
+        gap=max(0.0, round(bound - total, _SCORE_DECIMALS)),
     )

@@ -373,15 +373,63 @@ def test_pruning_finds_the_same_optimum_as_one_big_milp(
     seed: int, roles: tuple[str, ...] | None
 ) -> None:
     pool, managers = random_pool(36, seed=seed, roles=roles)
+    result = solve(pool, managers=managers, at=WINTER, seed=0)
+    assert result.total_score == pytest.approx(exact_optimum(pool, managers), abs=1e-6)
+    assert result.gap == 0.0
+
+
+def exact_optimum(pool: list[Candidate], managers: dict[str, str | None]) -> float:
+    """The optimum by one MILP over every edge, the slow but plain way."""
     table = solver.feasible_pairs(pool, managers=managers, at=WINTER)
     objective = -(table.score + solver.tie_breaks(0, len(table)))
-    every_edge = np.arange(len(table))
-    programme = solver._build_programme(table, solver._Roles.of(table), objective, every_edge)
+    programme = solver._build_programme(
+        table, solver._Roles.of(table), objective, np.arange(len(table))
+    )
     everything = np.ones(programme.n_vars)
     direct = solver._solve_binary(programme, np.zeros(programme.n_vars), everything)
-    direct_total = table.score[direct[: programme.n_edges] > 0.5].sum()
+    return float(table.score[direct[: programme.n_edges] > 0.5].sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_pool_too_big_to_prove_gets_a_matching_within_its_reported_gap(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool, managers = random_pool(40, seed=seed, roles=("two_way", "two_way", "mentee"))
+    exact = exact_optimum(pool, managers)
+    assert solve(pool, managers=managers, at=WINTER, seed=0).gap == 0.0
+
+    monkeypatch.setattr(solver, "_MAX_EXACT_EDGES", 0)  # as if the final MILP were huge
     result = solve(pool, managers=managers, at=WINTER, seed=0)
-    assert result.total_score == pytest.approx(direct_total, abs=1e-6)
+
+    assert_valid_structure(pool, result)
+    assert result.total_score <= exact + 1e-6
+    assert exact <= result.total_score + result.gap + 1e-6
+    assert result.gap < 0.05 * exact
+
+
+def test_some_pool_needs_the_gap_when_the_final_milp_is_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(solver, "_MAX_EXACT_EDGES", 0)
+    gaps = []
+    for seed in range(6):
+        pool, managers = random_pool(40, seed=seed, roles=("two_way", "two_way", "mentee"))
+        gaps.append(solve(pool, managers=managers, at=WINTER, seed=0).gap)
+    assert any(gap > 0 for gap in gaps)  # the test above checks a real bound, not just 0.0
+
+
+def test_score_steps() -> None:
+    assert solver.score_step(np.array([10.75, 2.5, 13.0])) == 0.25
+    assert solver.score_step(np.array([20.0, 12.09375])) == 0.03125
+    assert solver.score_step(np.array([1.000001, 3.0])) == 1e-6
+    assert solver.score_step(np.array([])) == 1e-6
+
+
+def test_a_realistic_pool_is_proven_optimal_by_the_score_steps() -> None:
+    pool, managers = random_pool(200, seed=4)
+    result = solve(pool, managers=managers, at=WINTER, seed=2)
+    assert result.gap == 0.0
+    assert result.total_score == pytest.approx(exact_optimum(pool, managers), abs=1e-6)
 
 
 # --- properties against an independent oracle ---------------------------------------------
