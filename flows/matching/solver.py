@@ -824,7 +824,9 @@ def _relax(programme: _Programme, role_lower: np.ndarray, role_upper: np.ndarray
         # Dual simplex gives a basic solution with exact reduced costs; on big,
         # degenerate programmes the interior point method (with crossover) is faster.
         method="highs-ipm" if programme.n_edges > _SIMPLEX_EDGES else "highs-ds",
-        options={"presolve": False},
+        # Presolve only slows these down; crossover after the interior point method ends on
+        # an optimal basis however loose its own tolerance, so a loose one saves time.
+        options={"presolve": False, "ipm_optimality_tolerance": 1e-4},
     )
     if relaxation.status != 0:
         raise RuntimeError(f"matching LP relaxation failed: {relaxation.message}")
