@@ -51,11 +51,14 @@ class Readiness:
         query = select(ReadinessPulse).where(
             ReadinessPulse.platform == platform, ReadinessPulse.tenant == tenant
         )
-        found = []
-        for pulse in (await self._s.exec(query.order_by(ReadinessPulse.id))).all():
-            asked = select(ReadinessInvite.user_id).where(ReadinessInvite.pulse_id == pulse.id)
-            found.append((pulse, set((await self._s.exec(asked)).all())))
-        return found
+        pulses = (await self._s.exec(query.order_by(ReadinessPulse.id))).all()
+        asked: dict[int, set[str]] = {pulse.id: set() for pulse in pulses}  # type: ignore[misc]
+        invites = select(ReadinessInvite.pulse_id, ReadinessInvite.user_id).where(
+            col(ReadinessInvite.pulse_id).in_(list(asked))
+        )
+        for pulse_id, user_id in (await self._s.exec(invites)).all():
+            asked[pulse_id].add(user_id)
+        return [(pulse, asked[pulse.id]) for pulse in pulses]  # type: ignore[index]
 
     async def invite(
         self, pulse_id: int, platform: str, tenant: str, user_id: str

@@ -425,11 +425,21 @@ def test_score_steps() -> None:
     assert solver.score_step(np.array([])) == 1e-6
 
 
-def test_a_realistic_pool_is_proven_optimal_by_the_score_steps() -> None:
-    pool, managers = random_pool(200, seed=4)
+def test_a_realistic_pool_is_proven_optimal_by_the_score_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Here the LP bound is 0.04 above the best matching: less than a step (1/16), more
+    # than the tie-breaks could explain.
+    pool, managers = random_pool(60, seed=28)
+    exact = exact_optimum(pool, managers)
+
+    def no_final_milp(*args: object) -> None:
+        raise AssertionError("the proof should not need the final MILP")
+
+    monkeypatch.setattr(solver, "_solve_binary", no_final_milp)
     result = solve(pool, managers=managers, at=WINTER, seed=2)
     assert result.gap == 0.0
-    assert result.total_score == pytest.approx(exact_optimum(pool, managers), abs=1e-6)
+    assert result.total_score == pytest.approx(exact, abs=1e-6)
 
 
 # --- properties against an independent oracle ---------------------------------------------
