@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from bot.events import Actor
 from bot.messages import Message, ToChannel, ToGroup, ToPair, ToPerson
 from bot.timing import next_working_time
+from storage.jsontext import Hole, JsonText, Template, dumps
 from storage.repositories import Repositories
 
 
@@ -90,20 +91,24 @@ class FlowContext:
         if isinstance(address, ToPair):
             pair_id = address.pair_id
         where = address.model_dump(mode="json")
-        return self._row(key, where, message, tuple(timezones or ()), pair_id, at)
+        platform, recipient = _platform_json(where), _recipient_json(where)
+        zones = tuple(timezones or ())
+        return self._row(key, dumps(where), platform, recipient, message, zones, pair_id, at)
 
     def person_item(
         self,
         key: str,
         participant: Person,
-        message: Message | dict[str, Any],
+        message: Message | dict[str, Any] | JsonText,
         *,
         pair_id: int | None = None,
     ) -> Item:
         """To one person, in their working hours; `pair_id` if it's about a pair's activity
         (cancelled if the pair ends before it goes). `message` may be a dumped Message."""
-        where = {"kind": "person", "person": _actor_json(participant)}
-        return self._row(key, where, message, (participant.timezone,), pair_id)
+        p = participant
+        where = _TO_PERSON.fill(platform=p.platform, tenant=p.tenant, user_id=p.user_id)
+        recipient = f"{p.platform}:{p.tenant}:{p.user_id}"
+        return self._row(key, where, p.platform, recipient, message, (p.timezone,), pair_id)
 
     def pair_items(
         self,
@@ -111,25 +116,36 @@ class FlowContext:
         first: Person,
         second: Person,
         pair_id: int,
-        message: Message | dict[str, Any],
+        message: Message | dict[str, Any] | JsonText,
     ) -> list[Item]:
         """To both partners: one item, or one per partner where the platform has no group DM
         (keys `<key>:0` and `<key>:1`). `message` may be a dumped Message."""
-        if isinstance(message, Message):
-            message = message.model_dump(mode="json")
-        where = {
-            "kind": "pair",
+        message = _message_json(message)
+        members = {
             "pair_id": pair_id,
-            "members": [_actor_json(first), _actor_json(second)],
-            "names": [first.display_name, second.display_name],
-            "only": None,
+            "platform0": first.platform,
+            "tenant0": first.tenant,
+            "user_id0": first.user_id,
+            "platform1": second.platform,
+            "tenant1": second.tenant,
+            "user_id1": second.user_id,
+            "name0": first.display_name,
+            "name1": second.display_name,
         }
-        if first.platform not in self.policy.one_by_one:
+        platform = first.platform
+        if platform not in self.policy.one_by_one:
+            where = _TO_PAIR.fill(**members, only=None)
             zones = (first.timezone, second.timezone)
-            return [self._row(key, where, message, zones, pair_id)]
+            return [self._row(key, where, platform, f"pair:{pair_id}", message, zones, pair_id)]
         return [
             self._row(
-                f"{key}:{index}", {**where, "only": index}, message, (member.timezone,), pair_id
+                f"{key}:{index}",
+                _TO_PAIR.fill(**members, only=index),
+                platform,
+                f"{member.platform}:{member.tenant}:{member.user_id}",
+                message,
+                (member.timezone,),
+                pair_id,
             )
             for index, member in enumerate((first, second))
         ]
@@ -137,23 +153,26 @@ class FlowContext:
     def _row(
         self,
         key: str,
-        address: dict[str, Any],
-        message: Message | dict[str, Any],
+        address: JsonText,
+        platform: str,
+        recipient: str | None,
+        message: Message | dict[str, Any] | JsonText,
         timezones: tuple[str, ...],
         pair_id: int | None,
         at: datetime | None = None,
     ) -> Item:
+        """The outbox row; address and message as JSON text (see `storage.jsontext`)."""
         earliest = at or self.now
         if timezones:
             earliest = self.working_time(earliest, timezones)
         return {
             "key": key,
-            "platform": _platform_json(address),
+            "platform": platform,
             "address": address,
-            "message": message if isinstance(message, dict) else message.model_dump(mode="json"),
+            "message": _message_json(message),
             "not_before": earliest,
             "created_at": self.now,
-            "recipient": _recipient_json(address),
+            "recipient": recipient,
             "pair_id": pair_id,
         }
 
@@ -235,11 +254,26 @@ def recipient_of(address: ToPerson | ToPair | ToGroup | ToChannel) -> str | None
 
 
 # The same, over an address already dumped to JSON (the tick builds those directly: it's
-# many times faster than validating and dumping a pydantic model per message).
+# many times faster than validating and dumping a pydantic model per message). The
+# templates have the shape of `ToPerson` and `ToPair` dumped to JSON.
+
+_ACTOR_FIELDS = ("platform", "tenant", "user_id")
+_TO_PERSON = Template({"kind": "person", "person": {f: Hole(f) for f in _ACTOR_FIELDS}})
+_TO_PAIR = Template(
+    {
+        "kind": "pair",
+        "pair_id": Hole("pair_id"),
+        "members": [{f: Hole(f"{f}{i}") for f in _ACTOR_FIELDS} for i in (0, 1)],
+        "names": [Hole("name0"), Hole("name1")],
+        "only": Hole("only"),
+    }
+)
 
 
-def _actor_json(person: Person) -> dict[str, str]:
-    return {"platform": person.platform, "tenant": person.tenant, "user_id": person.user_id}
+def _message_json(message: Message | dict[str, Any] | JsonText) -> JsonText:
+    if isinstance(message, Message):
+        return dumps(message.model_dump(mode="json"))
+    return dumps(message)
 
 
 def _key_json(actor: dict[str, str]) -> str:

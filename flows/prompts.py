@@ -6,13 +6,13 @@ import hashlib
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from bot.messages import Actions, Button, Heading, Message, Text
 from flows.context import FlowContext, Item, Person
 from flows.cycles import CYCLE_WORD, Calendar
+from storage.jsontext import Hole, JsonText, Template
 from storage.models import Program
 from storage.repositories.pairs import ActivePair
 from storage.repositories.participants import Member
@@ -228,23 +228,24 @@ def prompt_message(
 
 def prompt_message_json(
     prompt: Prompt, cycle: int, lead: Person, *, pair_id: int, two_way: bool, cadence: str
-) -> dict[str, Any]:
-    """`prompt_message(…).model_dump(mode="json")`, built from a template dumped once per
-    prompt and cycle: a tick queues a prompt for every pair, and pydantic per pair shows."""
-    template = _dumped(prompt, cycle, cadence)
-    blocks = list(template["blocks"])
+) -> JsonText:
+    """`prompt_message(…).model_dump(mode="json")` as JSON text, filled into a template
+    made once per prompt and cycle: a tick queues a prompt for every pair, and pydantic
+    (or even `json.dumps`) per pair shows."""
     word = CYCLE_WORD.get(cadence, "cycle")
-    blocks[2] = {**blocks[2], "text": _who_leads(lead.display_name, two_way=two_way, word=word)}
-    button = {**blocks[3]["buttons"][0], "value": str(pair_id)}
-    blocks[3] = {**blocks[3], "buttons": [button]}
-    return {**template, "blocks": blocks}
+    return _template(prompt, cycle, cadence).fill(
+        leads=_who_leads(lead.display_name, two_way=two_way, word=word), pair=str(pair_id)
+    )
 
 
 @lru_cache(maxsize=4096)
-def _dumped(prompt: Prompt, cycle: int, cadence: str) -> dict[str, Any]:
+def _template(prompt: Prompt, cycle: int, cadence: str) -> Template:
     anyone = _Lead(display_name="")
     message = prompt_message(prompt, cycle, anyone, pair_id=0, two_way=False, cadence=cadence)
-    return message.model_dump(mode="json")
+    dumped = message.model_dump(mode="json")
+    dumped["blocks"][2]["text"] = Hole("leads")
+    dumped["blocks"][3]["buttons"][0]["value"] = Hole("pair")
+    return Template(dumped)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import JSON, Table, any_, func, literal, select, text
@@ -11,6 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.jsontext import JsonText, loads
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -31,6 +32,7 @@ def one_of(session: AsyncSession, column: Any, values: list[Any]) -> Any:
 
 async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
     """Insert a row unless a unique constraint already holds it; True if this call inserted."""
+    values = {name: loads(value) for name, value in values.items()}  # SQLAlchemy encodes JSON
     statement = _insert(session)(model).values(**values).on_conflict_do_nothing()
     result = await session.exec(statement)  # type: ignore[call-overload]
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -82,7 +84,7 @@ async def _unnest_insert(
         column = table.c[name]
         values = [row[name] for row in rows]
         if isinstance(column.type, JSON):
-            values = [json.dumps(value) for value in values]
+            values = [value if type(value) is JsonText else json.dumps(value) for value in values]
         params[f"p{index}"] = values
         arrays.append(f"CAST(:p{index} AS {column.type.compile(dialect=connection.dialect)}[])")
     columns = ", ".join(_quoted(connection, name) for name in names)
@@ -98,38 +100,30 @@ async def _executemany(
     connection: AsyncConnection, statement: Any, rows: list[dict[str, Any]]
 ) -> CursorResult[Any]:
     """SQLite: the driver's executemany over rows already converted by each column's own
-    bind processor; SQLAlchemy's per-row parameter handling costs more than the insert."""
+    bind processor, a column at a time; SQLAlchemy's per-row parameter handling costs more
+    than the insert."""
     dialect = connection.dialect
     compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
     names = list(compiled.positiontup or ())
     if sorted(names) != sorted(rows[0]):  # e.g. a column default filled in: the slow way
-        return await connection.execute(statement, rows)
+        plain = [{name: loads(value) for name, value in row.items()} for row in rows]
+        return await connection.execute(statement, plain)
     columns = statement.table.c
-    processors = [_processor(columns[name].type, dialect) for name in names]
-    params = [
-        tuple(
-            value if process is None else process(value)
-            for value, process in zip((row[name] for name in names), processors, strict=True)
-        )
-        for row in rows
-    ]
-    return await connection.exec_driver_sql(str(compiled), params)
+    bound = [_bound([row[name] for row in rows], columns[name].type, dialect) for name in names]
+    return await connection.exec_driver_sql(str(compiled), list(zip(*bound, strict=True)))
 
 
-def _processor(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
-    """The column type's bind processor; remembered per value except for JSON (a tick's
-    rows share a handful of timestamps, and formatting one for SQLite isn't free)."""
+def _bound(values: list[Any], kind: Any, dialect: Any) -> list[Any]:
+    """One column's values as the driver takes them. JSON already serialised (`JsonText`)
+    goes as it is; other values are converted once per distinct value (a tick's rows share
+    a handful of timestamps, and formatting one for SQLite isn't free)."""
     process = kind.bind_processor(dialect)
-    if process is None or isinstance(kind, JSON):
-        return process
-    seen: dict[Any, Any] = {}
-
-    def remembered(value: Any) -> Any:
-        if value not in seen:
-            seen[value] = process(value)
-        return seen[value]
-
-    return remembered
+    if process is None:
+        return values
+    if isinstance(kind, JSON):
+        return [value if type(value) is JsonText else process(value) for value in values]
+    converted = {value: process(value) for value in set(values)}
+    return [converted[value] for value in values]
 
 
 def _quoted(connection: AsyncConnection, name: str) -> str:
