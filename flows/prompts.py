@@ -129,16 +129,15 @@ async def _send_prompts(
     pairs = await _not_yet_prompted(ctx, chunk, keys)
     if not pairs:
         return 0
-    members = await ctx.repos.participants.members(
-        [m for pair in pairs for m in (pair.mentor_id, pair.mentee_id)]
-    )
-    used = await ctx.repos.pair_prompts.used_by([pair.id for pair in pairs])
-    topics = await ctx.repos.pairs.topics([pair.id for pair in pairs])
+    ids = [pair.id for pair in pairs]
+    found = await ctx.repos.pairs.partners(ids)
+    used = await ctx.repos.pair_prompts.used_by(ids)
     items: list[Item] = []
     planned: list[tuple[dict[str, object], list[str]]] = []
     for pair in pairs:
-        partners = (members[pair.mentor_id], members[pair.mentee_id])
-        history = (topics.get(pair.id, []), used.get(pair.id, set()))
+        mentor, mentee, topics = found[pair.id]
+        partners = (mentor, mentee)
+        history = (topics, used.get(pair.id, set()))
         chosen = _prompt_for(program, pair, cycles[pair.id], partners, history)
         if chosen is None:
             continue

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import JSON, Table, any_, func, literal, select, text
+from sqlalchemy import JSON, String, Table, any_, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,11 +24,14 @@ def _insert(session: AsyncSession) -> Any:
 
 
 def one_of(session: AsyncSession, column: Any, values: list[Any]) -> Any:
-    """`column IN (…values)`; on PostgreSQL `column = ANY(:array)`, one parameter however
-    many values (thousands of placeholders cost more to render and parse than to run)."""
+    """`column IN (…values)` with the whole list as one parameter, however many values
+    (thousands of placeholders cost more to render and parse than to run, and SQLite allows
+    at most 32,766): on PostgreSQL `column = ANY(:array)`, on SQLite
+    `column IN (SELECT value FROM json_each(:json_array))`."""
     if _dialect(session) == "postgresql":
         return column == any_(literal(values, postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    listed = func.json_each(literal(json.dumps(values), String)).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
@@ -60,6 +64,8 @@ async def insert_many_ignore(
     connection = await session.connection()
     table = model.__table__
     if connection.dialect.name == "postgresql":
+        if await _all_new(connection, table, rows):
+            return [row[returning.key] for row in rows]
         # A row another transaction holds waits for it, then is skipped and not returned.
         suffix = f" ON CONFLICT DO NOTHING RETURNING {_quoted(connection, returning.name)}"
         return await _unnest_insert(connection, table, rows, suffix=suffix)
@@ -72,6 +78,26 @@ async def insert_many_ignore(
         return [row[returning.key] for row in rows]
     inserted = select(returning).where(table.c.id > before)
     return list((await connection.execute(inserted)).scalars().all())
+
+
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+
+
+async def _all_new(connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> bool:
+    """PostgreSQL: insert the rows with a plain INSERT inside a savepoint; False, with
+    nothing inserted, if a unique key was taken. Usually none is (keys already queued were
+    left out beforehand), and a plain insert costs less than ON CONFLICT's speculative one
+    with RETURNING; the caller then inserts with ON CONFLICT DO NOTHING instead. A row a
+    concurrent transaction holds waits for it either way: taken if it commits, ours if it
+    rolls back."""
+    try:
+        async with connection.begin_nested():
+            await _unnest_insert(connection, table, rows, suffix="")
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        return False
+    return True
 
 
 async def _unnest_insert(

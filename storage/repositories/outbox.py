@@ -14,8 +14,6 @@ from sqlmodel.sql.expression import Select
 from storage.models import OutboxItem
 from storage.repositories._upsert import insert_ignore, insert_many_ignore, one_of
 
-KEYS_PER_QUERY = 5_000  # bound parameters per IN (); both databases allow over 30,000
-
 # The states of an outbox item. `sending`: claimed by a dispatcher until `claimed_until`
 # (in flight). `ambiguous`: a dispatcher died mid-send, the platform may have the message;
 # it is reconciled (or, where the platform can't tell, sent once more) by whichever
@@ -69,14 +67,10 @@ class Outbox:
 
     async def existing_keys(self, keys: Collection[str]) -> set[str]:
         """Those of `keys` already queued (in any state)."""
-        found: set[str] = set()
-        wanted = list(keys)
-        for start in range(0, len(wanted), KEYS_PER_QUERY):
-            query = select(OutboxItem.key).where(
-                one_of(self._s, col(OutboxItem.key), wanted[start : start + KEYS_PER_QUERY])
-            )
-            found.update((await self._s.exec(query)).all())
-        return found
+        if not keys:
+            return set()
+        query = select(OutboxItem.key).where(one_of(self._s, col(OutboxItem.key), list(keys)))
+        return set((await self._s.exec(query)).all())
 
     async def exists(self, key: str) -> bool:
         query = select(OutboxItem.id).where(OutboxItem.key == key)

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import MatchRound, Pair, Participant, ProposedPair
 from storage.repositories._upsert import one_of
+from storage.repositories.participants import Member, member_columns, member_of
 
 
 class ActivePair(NamedTuple):
@@ -21,6 +22,14 @@ class ActivePair(NamedTuple):
     mentee_id: int
     two_way: bool
     started_at: datetime
+
+
+class Partners(NamedTuple):
+    """A pair's partners and shared topics, as a tick reads them for many pairs at once."""
+
+    mentor: Member
+    mentee: Member
+    shared_topics: list[str]
 
 
 class Pairs:
@@ -126,15 +135,30 @@ class Pairs:
             yield chunk
             after = chunk[-1].id
 
-    async def topics(self, pair_ids: Collection[int]) -> dict[int, list[str]]:
-        """Each pair's shared topics, in bulk."""
-        table = Pair.__table__  # type: ignore[attr-defined]
-        query = sa_select(table.c.id, table.c.shared_topics).where(
-            one_of(self._s, table.c.id, list(pair_ids))
+    async def partners(self, pair_ids: Collection[int]) -> dict[int, Partners]:
+        """Each pair's partners and shared topics, in bulk: one query, partners joined. The
+        ids' range is a filter too: it adds nothing to the result, but tells PostgreSQL's
+        planner how few pairs a tick's chunk holds (from the id list alone it guesses many,
+        and scans every participant twice to hash-join them, several times slower)."""
+        if not pair_ids:
+            return {}
+        ids = list(pair_ids)
+        pair = Pair.__table__  # type: ignore[attr-defined]
+        people = Participant.__table__  # type: ignore[attr-defined]
+        mentor, mentee = people.alias("mentor"), people.alias("mentee")
+        columns = member_columns(mentor)
+        query = (
+            sa_select(pair.c.id, pair.c.shared_topics, *columns, *member_columns(mentee))
+            .select_from(pair)
+            .join(mentor, mentor.c.id == pair.c.mentor_id)
+            .join(mentee, mentee.c.id == pair.c.mentee_id)
+            .where(pair.c.id.between(min(ids), max(ids)), one_of(self._s, pair.c.id, ids))
         )
+        rows = (await (await self._s.connection()).execute(query)).all()
+        split = 2 + len(columns)
         return {
-            pair_id: topics
-            for pair_id, topics in (await (await self._s.connection()).execute(query)).all()
+            row[0]: Partners(member_of(row[2:split]), member_of(row[split:]), row[1])
+            for row in rows
         }
 
     async def complete(self, pair_ids: Collection[int], at: datetime) -> None:
