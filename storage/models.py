@@ -160,7 +160,8 @@ class PairPrompt(SQLModel, table=True):
         UniqueConstraint("pair_id", "prompt_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    pair_id: int = Field(foreign_key="pair.id", index=True)
+    # No index of its own: both unique constraints begin with pair_id (migration 0011).
+    pair_id: int = Field(foreign_key="pair.id")
     cycle: int
     prompt_id: str = Field(max_length=80)
     lead_id: int = Field(foreign_key="participant.id")
