@@ -15,8 +15,9 @@ message), losses (items never delivered), and the messages delivered per 5-secon
 
 - one dispatcher in this process, on a migrated SQLite file in a temporary directory:
       .venv/bin/python bench/fanout.py [--size 10000] [--rate 200] [--client-rate 0]
-- several `upward dispatch --until-empty` processes on a fresh PostgreSQL schema, restarted
-  whenever one has exited and something is due, until the outbox is empty:
+- several `upward dispatch --follow --ready-file F` processes on a fresh PostgreSQL schema;
+  the clock starts once every one has written its ready file (start-up is printed apart)
+  and stops when the outbox is empty:
       .venv/bin/python bench/fanout.py --replicas 3 --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
   (`--postgres` defaults to $UPWARD_TEST_POSTGRES_URL; with `--replicas 1` and `--postgres`
   the in-process dispatcher runs on PostgreSQL.)
@@ -74,6 +75,7 @@ class Run:
     wall: float = 0.0
     finished: bool = True
     restarts: int = 0
+    start_up: float = 0.0  # until every replica was ready (not in `wall`)
     rate_limited: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     per_dm: Counter[str] = field(default_factory=Counter)
@@ -181,37 +183,48 @@ async def dispatch_in_process(app: App, slack: FakeSlack, run: Run, give_up: flo
 async def dispatch_replicas(
     app: App, slack: FakeSlack, run: Run, env: dict[str, str], replicas: int, give_up: float
 ) -> None:
-    """Keep `replicas` dispatcher processes running while something is due (each exits once a
-    pass finds nothing to do), until the outbox is empty."""
-    started = time.perf_counter()
-    running: list[asyncio.subprocess.Process] = []
+    """Start `replicas` long-running `upward dispatch --follow` processes, wait until each
+    has written its ready file (imports done, database reached), then start the clock and
+    let them run until the outbox is empty; SIGTERM them at the end."""
+    folder = Path(env["BENCH_LOG"]).parent
+    ready = [folder / f"ready-{n}" for n in range(replicas)]
     errors = await asyncio.to_thread(Path(env["BENCH_LOG"]).open, "ab")
     with errors:
-        async with sampling(slack, run, started):
-            while await unfinished(app):
-                if time.perf_counter() - started > give_up:
+        launched = time.perf_counter()
+        running = [
+            await asyncio.create_subprocess_exec(
+                UPWARD,
+                "dispatch",
+                "--follow",
+                "--ready-file",
+                str(path),
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=errors,
+            )
+            for path in ready
+        ]
+        run.restarts = replicas
+        try:
+            while not all(path.exists() for path in ready):
+                if any(p.returncode is not None for p in running):
                     run.finished = False
-                    break
-                running = [p for p in running if p.returncode is None]
-                due = await next_due(app)
-                if due is None or due <= datetime.now(UTC) or not running:
-                    while len(running) < replicas:
-                        running.append(
-                            await asyncio.create_subprocess_exec(
-                                UPWARD,
-                                "dispatch",
-                                "--until-empty",
-                                env=env,
-                                stdout=asyncio.subprocess.DEVNULL,
-                                stderr=errors,
-                            )
-                        )
-                        run.restarts += 1
-                await asyncio.sleep(0.1)
-            run.wall = time.perf_counter() - started
+                    return
+                await asyncio.sleep(0.05)
+            run.start_up = time.perf_counter() - launched
+            started = time.perf_counter()
+            async with sampling(slack, run, started):
+                while await unfinished(app):
+                    if time.perf_counter() - started > give_up:
+                        run.finished = False
+                        break
+                    await asyncio.sleep(0.1)
+                run.wall = time.perf_counter() - started
+        finally:
             for process in running:
                 if process.returncode is None:
                     process.terminate()
+            for process in running:
                 await process.wait()
 
 
@@ -303,7 +316,7 @@ def report(run: Run) -> None:
         f"  outbox               {', '.join(f'{k} {v}' for k, v in sorted(run.statuses.items()))}"
     )
     if run.restarts:
-        print(f"  processes started    {run.restarts:8,d}")
+        print(f"  processes started    {run.restarts:8,d} (ready after {run.start_up:.1f} s)")
     print(f"  delivered per {SLICE:g} s  {' '.join(str(n) for n in slices(run.timeline))}")
 
 

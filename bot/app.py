@@ -7,10 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.slack.setup import SlackEdge, slack_edge
-from adapters.teams.setup import TeamsEdge, teams_edge
 from bot.clock import Clock, SystemClock
 from bot.contact_book import StoredContactBook
 from bot.engine import Engine
@@ -23,6 +21,10 @@ from flows.context import Policy
 from flows.optin import first_contact
 from storage.crypto import Cipher, load_or_create_key_file
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from adapters.slack.setup import SlackEdge
+    from adapters.teams.setup import TeamsEdge
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class App:
     teams: TeamsEdge | None = None
 
     async def close(self) -> None:
+        if self.slack is not None:
+            await self.slack.close()
         await self.db.dispose()
 
 
@@ -53,7 +57,11 @@ def build_app(
     clock = clock or SystemClock()
     adapters = dict(adapters or {})
     slack = None
+    # Each platform's SDK is imported only when that platform is configured: a process
+    # that does not serve Teams (e.g. a Slack-only `upward dispatch`) never loads botbuilder.
     if settings.slack_enabled and "slack" not in adapters:
+        from adapters.slack.setup import slack_edge
+
         slack = slack_edge(
             token=settings.slack_bot_token,  # type: ignore[arg-type]
             signing_secret=settings.slack_signing_secret,
@@ -67,6 +75,8 @@ def build_app(
             log.warning("SLACK_ADMIN_CHANNEL is not set: digests will not be posted in Slack")
     teams = None
     if settings.teams_enabled and "teams" not in adapters:
+        from adapters.teams.setup import teams_edge
+
         teams = teams_edge(
             app_id=settings.microsoft_app_id or "",
             password=settings.microsoft_app_password,

@@ -147,25 +147,36 @@ def tick(
 @cli.command()
 def dispatch(
     until_empty: Annotated[
-        bool, typer.Option(help="keep going until nothing is due (else: one pass)")
+        bool,
+        typer.Option(help="keep going until nothing is due, waiting out a Retry-After"),
     ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="with --until-empty: wait at most this many seconds for held messages "
+            "(a Retry-After) before stopping",
+        ),
+    ] = 60.0,
+    follow: Annotated[
+        bool,
+        typer.Option(help="keep running and send whatever falls due, until SIGTERM or Ctrl-C"),
+    ] = False,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(help="write this file once connected and ready to claim"),
+    ] = None,
 ) -> None:
     """Send what is due from the outbox now, without ticking (several may run at once)."""
+    from bot.dispatching import DispatchTotals, dispatch_loop
 
-    async def send(app: App) -> tuple[int, int, int]:
-        sent = retried = failed = 0
-        while True:
-            report = await app.engine.dispatch()
-            sent, retried, failed = (
-                sent + report.sent,
-                retried + report.retried,
-                failed + report.failed,
-            )
-            if not until_empty or not (report.sent or report.retried or report.failed):
-                return sent, retried, failed
+    async def send(app: App) -> DispatchTotals:
+        return await dispatch_loop(
+            app.engine, follow=follow, until_empty=until_empty, wait=wait, ready_file=ready_file
+        )
 
-    sent, retried, failed = _run(send)
-    typer.echo(f"Sent {sent}, retrying {retried}, failed {failed}.")
+    totals = _run(send)
+    typer.echo(f"Sent {totals.sent}, retrying {totals.retried}, failed {totals.failed}.")
 
 
 @keys_cli.command("new")

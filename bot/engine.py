@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import TypeVar
 
 from bot.clock import Clock
-from bot.events import ButtonAction, Command, FirstContact, FormSubmission
+from bot.events import Actor, ButtonAction, Command, FirstContact, FormSubmission
 from bot.logs import log_error
-from bot.messages import FormErrors, Say, ShowForm
+from bot.messages import FormErrors, Message, Say, ShowForm, ToPerson
 from bot.outbox import Dispatcher, DispatchReport
 from bot.router import Route, Router
 from flows import copy
@@ -83,6 +83,54 @@ class Engine:
                 return []
             await session.commit()
         return replies
+
+    def acks_first(self, event: Command | ButtonAction | FormSubmission | FirstContact) -> bool:
+        """A form with an early check: the platform gets its answer from `check`, then the
+        form is stored by `handle_acked` (a person's action, answered at once)."""
+        if not isinstance(event, FormSubmission):
+            return False
+        route, _ = self.router.resolve(event)
+        return route is not None and route.check is not None
+
+    async def check(self, event: FormSubmission) -> list[Reply]:
+        """The early answer to a form (`acks_first`), reading only: field errors or a final
+        word, or [] when it may be accepted now. A failure here is left to `handle_acked`,
+        which reports it."""
+        route, routed = self.router.resolve(event)
+        if route is None or route.check is None:
+            return []
+        async with self.db.session() as session:
+            ctx = FlowContext(Repositories(session, self.cipher), self.clock.now(), self.policy)
+            try:
+                answer = await route.check(routed, ctx)
+            except Exception:  # handled, and logged, by `handle_acked` after the ack
+                return []
+            finally:
+                await session.rollback()
+        return [] if answer is None else _as_list(answer)
+
+    async def handle_acked(self, event: FormSubmission) -> list[Reply]:
+        """`handle` for a form the platform has already accepted: field errors found only
+        now (something changed since `check`) are told as a message, the form being gone."""
+        replies = await self.handle(event)
+        return [
+            copy.form_not_saved(reply.errors) if isinstance(reply, FormErrors) else reply
+            for reply in replies
+        ]
+
+    async def send_later(self, actor: Actor, message: Message, *, key: str) -> bool:
+        """A reply the platform would not take straight back (e.g. a DM that failed): queued
+        in the outbox for that person instead. False, with an ERROR logged that names
+        neither the person nor the message, if even that failed."""
+        try:
+            async with self.db.session() as session:
+                ctx = FlowContext(Repositories(session, self.cipher), self.clock.now(), self.policy)
+                await ctx.send(key, ToPerson(person=actor), message)
+                await session.commit()
+        except Exception as exc:
+            log_error(log, "queueing a reply that could not be sent directly", exc)
+            return False
+        return True
 
     async def _audit_error(self, event: object, now: datetime) -> None:
         """An admin action that failed is still audited, in its own transaction."""

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.logs import log_error
@@ -97,6 +97,19 @@ class Dispatcher:
         self._stopping = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), within)
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest waiting item this dispatcher could send may go (None: none)."""
+        async with self._db.session() as session:
+            due = await Outbox(session).next_due(tuple(self._adapters))
+        if due is not None and due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        return due
+
+    async def ready(self) -> None:
+        """Reach the database once (connect, and check the outbox can be read), so that a
+        process reports itself ready only once it could claim."""
+        await self.next_due()
 
     async def run_once(self, now: datetime) -> DispatchReport:
         self._runs += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.events import ButtonAction, Command, FirstContact, FormSubmission
+from bot.events import Actor, ButtonAction, Command, FirstContact, FormSubmission
 from bot.messages import FormErrors, Message, Say, ShowForm, ToChannel, ToGroup, ToPair, ToPerson
 
 
@@ -39,6 +39,18 @@ class EventHandler(Protocol):
     async def handle(
         self, event: Command | ButtonAction | FormSubmission | FirstContact
     ) -> list[Say | ShowForm | FormErrors]: ...
+
+    def acks_first(self, event: Command | ButtonAction | FormSubmission | FirstContact) -> bool:
+        """Answer the platform with `check`'s replies, then `handle_acked` the event."""
+        ...
+
+    async def check(self, event: FormSubmission) -> list[Say | ShowForm | FormErrors]: ...
+
+    async def handle_acked(self, event: FormSubmission) -> list[Say | ShowForm | FormErrors]: ...
+
+    async def send_later(self, actor: Actor, message: Message, *, key: str) -> bool:
+        """Queue a reply that could not be delivered directly (through the outbox)."""
+        ...
 
 
 class ContactBook(Protocol):

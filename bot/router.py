@@ -12,6 +12,7 @@ from bot.messages import FormErrors, Say, ShowForm
 
 Replies = Say | ShowForm | FormErrors | list[Say | ShowForm | FormErrors]
 Handler = Callable[[Any, Any], Awaitable[Replies]]
+Check = Callable[[Any, Any], Awaitable[Replies | None]]
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class Route:
     handler: Handler
     admin: bool = False
     summary: str = ""
+    # A form's read-only early answer (see `Router.form`); None: answered in one step.
+    check: Check | None = None
 
 
 class Router:
@@ -38,8 +41,20 @@ class Router:
     def button(self, action_id: str, handler: Handler, *, admin: bool = False) -> None:
         self._add(self.buttons, action_id, Route(action_id, handler, admin))
 
-    def form(self, form_id: str, handler: Handler, *, admin: bool = False) -> None:
-        self._add(self.forms, form_id, Route(form_id, handler, admin))
+    def form(
+        self,
+        form_id: str,
+        handler: Handler,
+        *,
+        admin: bool = False,
+        check: Check | None = None,
+    ) -> None:
+        """`check` (optional, never for admin forms): a read-only look at a submission that
+        answers field errors or a final word, or None when the form may be accepted at
+        once; `handler` then stores it just after the platform has its answer."""
+        if check is not None and admin:
+            raise ValueError("admin forms are audited as they are handled: no early check")
+        self._add(self.forms, form_id, Route(form_id, handler, admin, check=check))
 
     def resolve(self, event: Command | ButtonAction | FormSubmission) -> tuple[Route | None, Any]:
         """The route and the event to hand it (admin commands lose their `admin` word)."""

@@ -49,7 +49,7 @@ def build_router() -> Router:
     router.button("forget.confirm", data_rights.confirm_forget)
     router.button("forget.cancel", data_rights.cancel_forget)
     router.button("join.open", home.join_button)
-    router.form("join", optin.submit_join)
+    router.form("join", optin.submit_join, check=optin.check_join)
     router.form("checkin", checkins.submit)
     router.form("goal", goals.submit)
     router.form("review", reviews.submit)

@@ -126,24 +126,18 @@ def join_form(program: Program, timezone: str) -> Form:
     )
 
 
+async def check_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors | None:
+    """The join form's early answer, reading only: field errors or a final word (no such
+    program, already in), else None: the join goes ahead, and `submit_join` stores it."""
+    checked = await _checked_join(event, ctx)
+    return checked if isinstance(checked, Say | FormErrors) else None
+
+
 async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
-    program = await ctx.repos.programs.get(int(event.state.get("program_id", "0") or 0))
-    if program is None or not program.active:
-        return copy.no_program()
-    answers, errors = _validate_join(event.values, program)
-    answers["avoid"], unknown = await _resolve_people(ctx, program, event.actor, answers["avoid"])
-    if unknown:
-        errors["avoid"] = (
-            f"I couldn't find {', '.join(unknown)}. Use their name, email or user id as it "
-            "appears in your workspace, or leave this empty."
-        )
-    if errors:
-        return FormErrors(errors=errors)
-    participant = await ctx.repos.participants.find(program.id, *_key(event.actor))  # type: ignore[arg-type]
-    if participant is not None and participant.status != "left":
-        return say(
-            f"You're already in {program.name}. `/mentoring status` shows where things stand."
-        )
+    checked = await _checked_join(event, ctx)  # again: things may have changed since
+    if isinstance(checked, Say | FormErrors):
+        return checked
+    program, answers, participant = checked
     new = participant is None
     participant = participant or Participant(
         program_id=program.id,
@@ -171,6 +165,31 @@ async def submit_join(event: FormSubmission, ctx: FlowContext) -> Say | FormErro
     # One message, not two: the welcome with the first card under it.
     blocks = (*welcome.message.blocks, Divider(), *card.message.blocks)
     return Say(message=welcome.message.model_copy(update={"blocks": blocks}))
+
+
+async def _checked_join(
+    event: FormSubmission, ctx: FlowContext
+) -> Say | FormErrors | tuple[Program, dict, Participant | None]:
+    """The answer that ends it here, or the program, the validated answers and the
+    person's earlier participation (one who left may join again)."""
+    program = await ctx.repos.programs.get(int(event.state.get("program_id", "0") or 0))
+    if program is None or not program.active:
+        return copy.no_program()
+    answers, errors = _validate_join(event.values, program)
+    answers["avoid"], unknown = await _resolve_people(ctx, program, event.actor, answers["avoid"])
+    if unknown:
+        errors["avoid"] = (
+            f"I couldn't find {', '.join(unknown)}. Use their name, email or user id as it "
+            "appears in your workspace, or leave this empty."
+        )
+    if errors:
+        return FormErrors(errors=errors)
+    participant = await ctx.repos.participants.find(program.id, *_key(event.actor))  # type: ignore[arg-type]
+    if participant is not None and participant.status != "left":
+        return say(
+            f"You're already in {program.name}. `/mentoring status` shows where things stand."
+        )
+    return program, answers, participant
 
 
 def _validate_join(

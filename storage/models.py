@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -227,8 +227,22 @@ class Digest(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+# The items a dispatcher may claim, in the order it claims them: a partial index, so that
+# finding the oldest few due items stays as cheap with 200,000 sent rows as with none.
+OUTBOX_WAITING = text("status IN ('pending', 'ambiguous')")
+
+
 class OutboxItem(SQLModel, table=True):
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        Index(
+            "ix_outbox_claimable",
+            "not_before",
+            "id",
+            postgresql_where=OUTBOX_WAITING,
+            sqlite_where=OUTBOX_WAITING,
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
     platform: str = Field(max_length=20)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -22,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import parse
 from adapters.slack.parse import Profile
 from adapters.slack.render import errors_response, neutral_action_id, render_message, render_modal
-from bot.events import Command
+from bot.events import Command, FormSubmission
 from bot.messages import FormErrors, Message, Say, ShowForm
 from bot.ports import EventHandler
 
@@ -106,27 +108,27 @@ def build_bolt_app(
 
     @app.view(re.compile(".*"))
     async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
-        """Only our own database before the ack: no Web API call may delay it."""
+        """Only our own database before the ack: no Web API call may delay it. A form the
+        engine checks early (joining) is acked on that read-only check and stored after."""
         user_id = body["user"]["id"]
         try:
             event = parse.submission(body, display_name=directory.cached(user_id).name)
-            replies = await engine.handle(event)
         except (KeyError, TypeError, ValueError):
             log.warning("unreadable view_submission ignored")
             await ack()
             return
-        errors = next((r for r in replies if isinstance(r, FormErrors)), None)
-        follow_up = next((r for r in replies if isinstance(r, ShowForm)), None)
-        if errors is not None:
-            await ack(**errors_response(errors.errors))
-            return
-        if follow_up is not None:
-            await ack(response_action="update", view=render_modal(follow_up.form))
+        if engine.acks_first(event):
+            replies = await engine.check(event)
+            if not await _ack_submission(ack, replies):
+                return
+            replies = replies or await engine.handle_acked(event)
         else:
-            await ack()
-        for reply in replies:
+            replies = await engine.handle(event)
+            if not await _ack_submission(ack, replies):
+                return
+        for n, reply in enumerate(replies):
             if isinstance(reply, Say):
-                await _dm(client, user_id, reply.message)
+                await _dm_or_later(engine, client, event, reply.message, n)
         await publish_home(engine, client, body)
 
     @app.event("app_home_opened")
@@ -138,6 +140,40 @@ def build_bolt_app(
         await publish_home(engine, client, body, user_id=body["event"]["user"])
 
     return app
+
+
+async def _ack_submission(ack: Any, replies: list) -> bool:
+    """Field errors keep the modal open (False: nothing more to do); a follow-up form
+    replaces it; anything else closes it."""
+    errors = next((r for r in replies if isinstance(r, FormErrors)), None)
+    follow_up = next((r for r in replies if isinstance(r, ShowForm)), None)
+    if errors is not None:
+        await ack(**errors_response(errors.errors))
+        return False
+    if follow_up is not None:
+        await ack(response_action="update", view=render_modal(follow_up.form))
+    else:
+        await ack()
+    return True
+
+
+async def _dm_or_later(
+    engine: EventHandler, client: AsyncWebClient, event: FormSubmission, message: Message, n: int
+) -> None:
+    """The answer to a submitted form, by DM (the modal is closed); if Slack won't take
+    it now, through the outbox."""
+    try:
+        await _dm(client, event.actor.user_id, message)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("a DM answering a form failed (%s): queued instead", _slack_error(exc))
+        key = f"reply:{event.event_id or uuid.uuid4().hex}:{n}"
+        await engine.send_later(event.actor, message, key=key)
+
+
+def _slack_error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "unknown_error"))
+    return type(exc).__name__
 
 
 async def _answer(client: AsyncWebClient, body: dict, replies: list, *, say: Any) -> None:

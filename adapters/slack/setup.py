@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +22,21 @@ from bot.ports import EventHandler
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+
+
+class SharedSessionClient(AsyncWebClient):
+    """slack_sdk's client, with one aiohttp session (and its keep-alive connections) for
+    every call instead of a new session, and a new connection, per call. The session opens
+    on the first call, inside the running loop; bolt's per-request clients borrow it."""
+
+    async def _request(self, *, http_verb: str, api_url: str, req_args: dict) -> dict[str, Any]:
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return await super()._request(http_verb=http_verb, api_url=api_url, req_args=req_args)
+
+    async def close(self) -> None:
+        if self.session is not None and not self.session.closed:
+            await self.session.close()
 
 
 @dataclass
@@ -69,6 +85,11 @@ class SlackEdge:
         if self.socket is not None:
             await self.socket.close_async()
 
+    async def close(self) -> None:
+        """After the last call: the shared HTTP session's connections."""
+        if isinstance(self.client, SharedSessionClient):
+            await self.client.close()
+
 
 def slack_edge(
     *,
@@ -82,7 +103,7 @@ def slack_edge(
     base_url = (api_url or AsyncWebClient.BASE_URL).rstrip("/") + "/"
     # Only connection errors are retried in the client: a 429 goes back to the outbox, which
     # holds that destination for Retry-After while others keep flowing.
-    client = AsyncWebClient(
+    client = SharedSessionClient(
         token=token, base_url=base_url, retry_handlers=[AsyncConnectionErrorRetryHandler()]
     )
     return SlackEdge(

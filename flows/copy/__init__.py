@@ -66,6 +66,15 @@ def something_went_wrong(error_id: str) -> Say:
     )
 
 
+def form_not_saved(errors: dict[str, str]) -> Say:
+    """A form that was accepted, then could not be saved (things changed meanwhile)."""
+    problems = " ".join(errors.values())
+    return say(
+        f"Sorry, I couldn't save your form after all: {problems} Nothing was changed; "
+        "please open it again."
+    )
+
+
 def unknown(event: BaseEvent) -> Say:
     if isinstance(event, Command):
         name = event.name.removeprefix("admin ")

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Heading, Say, Text, say
 from flows import copy, preparation
 from flows.context import FlowContext
 from flows.intros import introduce
-from flows.matching.solver import Candidate, Match, solve
 from flows.participants import parse_id
 from flows.programs import current_program
 from storage.models import MatchRound, Pair, Participant, Person, Program, ProposedPair
+
+if TYPE_CHECKING:
+    from flows.matching.solver import Candidate, Match
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,10 @@ async def propose(ctx: FlowContext, program: Program, seed: int) -> Say:
     pool = [person for person, _room in spare.values()]
     if len(pool) < 2:
         return say("Not enough people are waiting to be matched yet (fewer than two).")
+    # The solver (scipy, numpy) is imported only when matching runs: processes that never
+    # match, such as `upward dispatch`, start without it.
+    from flows.matching.solver import solve
+
     candidates, managers, people = await _candidates(ctx, program, spare)
     # CPU-bound (an LP, assignments, perhaps an integer programme): off the event loop,
     # so the bot keeps answering.
@@ -277,6 +284,8 @@ async def _candidates(
     ctx: FlowContext, program: Program, spare: dict[int, tuple[Participant, int]]
 ) -> tuple[list[Candidate], dict[str, str | None], dict[int, Person]]:
     """The solver's view of the pool: roster facts, confidential exclusions, history."""
+    from flows.matching.solver import Candidate
+
     pool = [person for person, _room in spare.values()]
     history = await ctx.repos.pairs.history()
     roster: dict[str, Person] = {}

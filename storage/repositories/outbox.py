@@ -11,7 +11,7 @@ from sqlmodel import and_, col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
-from storage.models import OutboxItem
+from storage.models import OUTBOX_WAITING, OutboxItem
 from storage.repositories._upsert import insert_ignore, insert_many_ignore, one_of
 
 # The states of an outbox item. `sending`: claimed by a dispatcher until `claimed_until`
@@ -160,6 +160,28 @@ class Outbox:
         )
         return set((await self._s.exec(query)).all())
 
+    async def next_due(self, platforms: Collection[str]) -> datetime | None:
+        """When the earliest item of these platforms that is waiting (pending, or ambiguous)
+        may be claimed; None if there is none. A rival's live lease on an ambiguous item
+        counts as its due time."""
+        if not platforms:
+            return None
+        due = case(
+            (
+                and_(
+                    col(OutboxItem.status) == AMBIGUOUS,
+                    col(OutboxItem.claimed_until) > col(OutboxItem.not_before),
+                ),
+                col(OutboxItem.claimed_until),
+            ),
+            else_=col(OutboxItem.not_before),
+        )
+        query = select(func.min(due)).where(
+            col(OutboxItem.status).in_((PENDING, AMBIGUOUS)),
+            col(OutboxItem.platform).in_(tuple(platforms)),
+        )
+        return (await self._s.exec(query)).one()
+
     async def failures(self, limit: int = 20) -> list[OutboxItem]:
         query = (
             select(OutboxItem)
@@ -231,9 +253,12 @@ class Outbox:
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
-    """Pending and due, or ambiguous, due and not held by a live lease."""
+    """Pending and due, or ambiguous, due and not held by a live lease. The first term is
+    the partial index's own condition, word for word (`ix_outbox_claimable`): SQLite uses a
+    partial index only for a query that states it."""
     free = or_(col(OutboxItem.claimed_until).is_(None), col(OutboxItem.claimed_until) < now)
     return and_(
+        OUTBOX_WAITING,
         col(OutboxItem.not_before) <= now,
         or_(
             col(OutboxItem.status) == PENDING,

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.app import build_app
@@ -60,7 +61,12 @@ async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
             yield SlackWorld(slack, client, app, clock)
             web_app[SCHEDULER].shutdown(wait=False)
         # bolt finishes listeners after the ack: let them end before the database closes
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        # (not the fake's handlers of idle keep-alive connections: they last until closed)
+        others = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not asyncio.current_task() and "RequestHandler.start" not in repr(t.get_coro())
+        ]
         if others:
             await asyncio.wait(others, timeout=10)
         await app.close()
@@ -436,9 +442,86 @@ async def test_modal_submissions_are_acked_before_a_slow_web_api(world: SlackWor
     publishes = len(world.slack.calls_to("views.publish"))
     response = await world.submit("U0AMY", modal, JOIN)
     assert response.status == 200 and await response.text() == ""
-    assert len(await rows(world, Participant)) == 1
     assert world.slack.calls_to("views.publish")[publishes:] == []  # follow-up work still running
     await until(lambda: len(world.slack.calls_to("views.publish")) > publishes, within=5)
+    assert len(await rows(world, Participant)) == 1
+
+
+async def refuse_writes(world: SlackWorld, table: str) -> None:
+    """From now on, the database refuses new rows in `table` (a disk full, a constraint)."""
+    async with world.app.db.session() as session:
+        await session.exec(  # type: ignore[call-overload]
+            text(
+                f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+        await session.commit()
+
+
+async def dms_to(world: SlackWorld, user: str) -> list[str]:
+    channel = world.slack.dm_id(user)
+    return [
+        flatten(c.args)
+        for c in world.slack.calls_to("chat.postMessage")
+        if c.args.get("channel") in (user, channel)
+    ]
+
+
+async def test_a_join_acked_then_not_stored_is_told_by_dm(world: SlackWorld) -> None:
+    trigger, _ = await world.slash("U0AMY", "join")
+    modal = await world.opened_modal(trigger)
+    await refuse_writes(world, "participant")
+
+    response = await world.submit("U0AMY", modal, JOIN)
+
+    assert response.status == 200 and await response.text() == ""  # the modal has closed
+    await until(lambda: bool(world.slack.calls_to("chat.postMessage")), within=5)
+    [dm] = await dms_to(world, "U0AMY")
+    assert "something went wrong" in dm and "nothing was changed" in dm
+    assert await rows(world, Participant) == []
+
+
+async def test_when_that_dm_fails_too_it_is_queued_in_the_outbox(world: SlackWorld) -> None:
+    trigger, _ = await world.slash("U0AMY", "join")
+    modal = await world.opened_modal(trigger)
+    await refuse_writes(world, "participant")
+    world.slack.fail("chat.postMessage", error="fatal_error")
+
+    await world.submit("U0AMY", modal, JOIN)
+
+    async def queued() -> list[OutboxItem]:
+        return [i for i in await rows(world, OutboxItem) if i.key.startswith("reply:view:")]
+
+    for _ in range(100):
+        if await queued():
+            break
+        await asyncio.sleep(0.05)
+    [item] = await queued()
+    assert item.recipient == f"slack:{TEAM}:U0AMY"
+    assert "something went wrong" in str(item.message)
+    await world.app.engine.dispatch()  # unless the scheduler's dispatch has sent it already
+    assert any("something went wrong" in dm for dm in await dms_to(world, "U0AMY"))
+
+
+async def test_failing_that_an_error_is_logged_without_what_anyone_wrote(
+    world: SlackWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    trigger, _ = await world.slash("U0AMY", "join")
+    modal = await world.opened_modal(trigger)
+    await refuse_writes(world, "participant")
+    await refuse_writes(world, "outboxitem")
+    world.slack.fail("chat.postMessage", error="fatal_error")
+
+    with caplog.at_level(logging.INFO):
+        response = await world.submit("U0AMY", modal, JOIN)
+        assert await response.text() == ""
+        await until(lambda: "could not be sent directly" in caplog.text, within=5)
+
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("queueing a reply" in r.getMessage() for r in errors)
+    for written in ("U0AMY", "Person Amy", "something went wrong"):
+        assert written not in caplog.text
 
 
 async def test_a_retry_can_be_the_first_copy_that_arrives(world: SlackWorld) -> None:

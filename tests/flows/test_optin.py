@@ -84,3 +84,31 @@ async def test_leave(session, program, app):
     await join(session, "alice")  # and can come back
     [alice] = await participants(app)
     assert alice.status == "active"
+
+
+async def test_the_join_form_is_checked_early_without_storing_anything(program, app):
+    """What lets the platform have its answer before the join is stored: a read-only check
+    that answers field errors (or a final word), else nothing."""
+    from bot.events import Actor, FormSubmission
+    from tests.helpers import JOIN_DEFAULTS
+
+    def submitted(user: str, **answers: str | list[str]) -> FormSubmission:
+        values = {k: v for k, v in {**JOIN_DEFAULTS, **answers}.items() if v not in ("", [])}
+        return FormSubmission(
+            actor=Actor(platform="console", tenant="acme", user_id=user),
+            form_id="join",
+            values=values,
+            state={"program_id": str(program)},
+        )
+
+    bad, good = submitted("bob", timezone="Mars/Olympus"), submitted("alice")
+    assert app.engine.acks_first(bad) and app.engine.acks_first(good)
+    [errors] = await app.engine.check(bad)
+    assert isinstance(errors, FormErrors) and set(errors.errors) == {"timezone"}
+    assert await app.engine.check(good) == []
+    assert await participants(app) == []
+
+    assert "Welcome" in text_of(await app.engine.handle_acked(good))
+    [again] = await app.engine.check(good)
+    assert "already in" in text_of([again])
+    assert len(await participants(app)) == 1
