@@ -5,8 +5,9 @@ What it measures
 
     * ``/mentoring status`` (a slash command; Upward acks first, then answers on the
       ``response_url``, so its background work competes with the next requests), and
-    * the join modal's ``view_submission`` from someone new (Upward validates and stores the
-      participant *before* it acks, then DMs a welcome and publishes App Home).
+    * the join modal's ``view_submission`` from someone new (Upward checks the answers,
+      reading only, and acks; then it stores the participant, DMs a welcome and publishes
+      App Home, two joins at a time, so that work competes with the next requests).
 
     Each kind is sent open loop at a fixed rate (default 50 req/s for 20 s, after 1 s of
     warm-up): request i leaves at start + i/rate whether or not earlier ones were answered,

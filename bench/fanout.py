@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -76,11 +77,23 @@ class Run:
     finished: bool = True
     restarts: int = 0
     start_up: float = 0.0  # until every replica was ready (not in `wall`)
+    cpu_here: float = 0.0  # this process while sending (Slack fake, in-process dispatcher)
+    cpu_replicas: float = 0.0  # the dispatcher processes, start-up included
     rate_limited: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     per_dm: Counter[str] = field(default_factory=Counter)
     timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds, delivered)
     lost: int = 0
+
+
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def children_cpu() -> float:
+    """CPU of the child processes waited for so far (the dispatcher replicas)."""
+    return cpu_seconds(resource.RUSAGE_CHILDREN)
 
 
 def people(size: int) -> list[str]:
@@ -226,6 +239,7 @@ async def dispatch_replicas(
                     process.terminate()
             for process in running:
                 await process.wait()
+            run.cpu_replicas = children_cpu()
 
 
 async def measure(args: argparse.Namespace, postgres: str | None) -> Run:
@@ -272,12 +286,16 @@ async def measure(args: argparse.Namespace, postgres: str | None) -> Run:
                 ),
                 "BENCH_LOG": f"{folder}/dispatchers.log",
             }
+            cpu = cpu_seconds()
             await dispatch_replicas(app, slack, run, env, args.replicas, args.timeout)
+            run.cpu_here = cpu_seconds() - cpu
             problems = await asyncio.to_thread(Path(env["BENCH_LOG"]).read_text, errors="replace")
             if "Traceback" in problems:
                 print("  dispatcher errors (first lines):\n" + problems[:2000])
         else:
+            cpu = cpu_seconds()
             await dispatch_in_process(app, slack, run, args.timeout)
+            run.cpu_here = cpu_seconds() - cpu
         run.statuses = await statuses(app)
         run.per_dm = Counter(m["channel"] for m in slack.messages)
         run.rate_limited = len(slack.calls_to("chat.postMessage")) - len(slack.messages)
@@ -317,6 +335,13 @@ def report(run: Run) -> None:
     )
     if run.restarts:
         print(f"  processes started    {run.restarts:8,d} (ready after {run.start_up:.1f} s)")
+    per = 1000 / max(delivered, 1)
+    print(
+        f"  CPU                  {run.cpu_here:.1f} s in this process ("
+        f"{'the Slack fake' if run.restarts else 'dispatcher and Slack fake'}), "
+        f"{run.cpu_replicas:.1f} s in the dispatcher processes; "
+        f"{(run.cpu_here + run.cpu_replicas) * per:.2f} ms per message in all"
+    )
     print(f"  delivered per {SLICE:g} s  {' '.join(str(n) for n in slices(run.timeline))}")
 
 

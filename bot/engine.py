@@ -99,14 +99,12 @@ class Engine:
         route, routed = self.router.resolve(event)
         if route is None or route.check is None:
             return []
-        async with self.db.session() as session:
+        async with self.db.read_session() as session:
             ctx = FlowContext(Repositories(session, self.cipher), self.clock.now(), self.policy)
             try:
                 answer = await route.check(routed, ctx)
             except Exception:  # handled, and logged, by `handle_acked` after the ack
                 return []
-            finally:
-                await session.rollback()
         return [] if answer is None else _as_list(answer)
 
     async def handle_acked(self, event: FormSubmission) -> list[Reply]:

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import models  # noqa: F401  (registers the tables)
+
+READ_ONLY = "upward_read_only"  # an execution option: see Database.read_session
 
 
 class Database:
@@ -44,6 +46,17 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads, never commits. On SQLite it does not take the write
+        lock (a deferred BEGIN, reading a snapshot), so it never waits for writers."""
+        async with self._sessions() as session:
+            await session.connection(execution_options={READ_ONLY: True})
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
     async def create_all(self) -> None:
         """For tests and throwaway databases; real deployments use `upward db upgrade`."""
         async with self.engine.begin() as conn:
@@ -63,8 +76,11 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: object) -> None:
+def _sqlite_begin_immediate(connection: Connection) -> None:
     """Take SQLite's write lock when a transaction begins. Two handlers that read, then write
     (a double click) then run one after the other instead of both acting on a stale read;
-    waiting is bounded by busy_timeout."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+    waiting is bounded by busy_timeout. A read-only session begins without it."""
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -30,6 +30,10 @@ from bot.ports import EventHandler
 
 log = logging.getLogger(__name__)
 HOME_BLOCK_LIMIT = 100
+# Forms stored after their ack, at most this many at once: under a burst the acks keep
+# coming in time and the stored-after work queues (its DMs come later) instead of every
+# request slowing down until acks miss Slack's 3 seconds.
+AFTER_ACK = 2
 
 
 class Directory:
@@ -69,6 +73,7 @@ def build_bolt_app(
 ) -> AsyncApp:
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
     directory = Directory(client)
+    after_ack = asyncio.Semaphore(AFTER_ACK)
 
     @app.command("/mentoring")
     async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
@@ -121,15 +126,14 @@ def build_bolt_app(
             replies = await engine.check(event)
             if not await _ack_submission(ack, replies):
                 return
-            replies = replies or await engine.handle_acked(event)
-        else:
-            replies = await engine.handle(event)
-            if not await _ack_submission(ack, replies):
-                return
-        for n, reply in enumerate(replies):
-            if isinstance(reply, Say):
-                await _dm_or_later(engine, client, event, reply.message, n)
-        await publish_home(engine, client, body)
+            async with after_ack:
+                await _after(
+                    engine, client, body, event, replies or await engine.handle_acked(event)
+                )
+            return
+        replies = await engine.handle(event)
+        if await _ack_submission(ack, replies):
+            await _after(engine, client, body, event, replies)
 
     @app.event("app_home_opened")
     async def on_home_opened(body: dict, client: AsyncWebClient) -> None:
@@ -140,6 +144,16 @@ def build_bolt_app(
         await publish_home(engine, client, body, user_id=body["event"]["user"])
 
     return app
+
+
+async def _after(
+    engine: EventHandler, client: AsyncWebClient, body: dict, event: FormSubmission, replies: list
+) -> None:
+    """After a form's ack: its answer by DM, and the App Home brought up to date."""
+    for n, reply in enumerate(replies):
+        if isinstance(reply, Say):
+            await _dm_or_later(engine, client, event, reply.message, n)
+    await publish_home(engine, client, body)
 
 
 async def _ack_submission(ack: Any, replies: list) -> bool:
