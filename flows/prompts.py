@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -14,7 +17,7 @@ from flows.context import FlowContext, Item, Person
 from flows.cycles import CYCLE_WORD, Calendar
 from storage.jsontext import Hole, JsonText, Template
 from storage.models import Program
-from storage.repositories.pairs import ActivePair
+from storage.repositories.pairs import ActivePair, Partners
 from storage.repositories.participants import Member
 
 LIBRARY = Path(__file__).parent / "data" / "prompts.yaml"
@@ -114,40 +117,104 @@ async def due(ctx: FlowContext) -> int:
     of pairs at a time, with a handful of queries per chunk."""
     queued = 0
     for program in await ctx.repos.programs.active():
-        calendar = Calendar(program, ctx.now)
-        async for chunk in ctx.repos.pairs.active_chunks(program.id, CHUNK):  # type: ignore[arg-type]
-            cycles = {pair.id: cycle for pair in chunk if (cycle := calendar.current(pair)) >= 1}
-            queued += await _send_prompts(ctx, program, chunk, cycles)
+        queued += await _program_prompts(ctx, program)
     return queued
 
 
-async def _send_prompts(
-    ctx: FlowContext, program: Program, chunk: list[ActivePair], cycles: dict[int, int]
+@dataclass(frozen=True)
+class _Batch:
+    """A chunk's pairs whose prompt is due and not queued, and what choosing it needs."""
+
+    pairs: list[ActivePair]
+    cycles: dict[int, int]
+    partners: dict[int, Partners]
+    used: dict[int, set[str]]
+
+
+Planned = list[tuple[dict[str, object], list[str]]]  # a prompt record, and its items' keys
+
+
+async def _program_prompts(ctx: FlowContext, program: Program) -> int:
+    """A chunk at a time: read, build the rows, write."""
+    calendar = Calendar(program, ctx.now)
+    chunks = aiter(ctx.repos.pairs.active_chunks(program.id, CHUNK))  # type: ignore[arg-type]
+    if ctx.repos.writes_in_background:
+        return await _pipelined(ctx, program, chunks, calendar)
+    queued = 0
+    while (batch := await _next_batch(ctx, chunks, calendar)) is not None:
+        queued += await _write(ctx, *await _build(ctx, program, batch))
+    return queued
+
+
+async def _pipelined(
+    ctx: FlowContext,
+    program: Program,
+    chunks: AsyncIterator[list[ActivePair]],
+    calendar: Calendar,
 ) -> int:
-    """The prompts of one chunk, queued in bulk."""
-    keys = {pair_id: f"prompt:{pair_id}:{cycle}" for pair_id, cycle in cycles.items()}
-    pairs = await _not_yet_prompted(ctx, chunk, keys)
-    if not pairs:
-        return 0
-    ids = [pair.id for pair in pairs]
-    found = await ctx.repos.pairs.partners(ids)
-    used = await ctx.repos.pair_prompts.used_by(ids)
+    """The same, with each chunk's write running while the next chunk is built: PostgreSQL
+    works on a write in its own process. The next chunk is read before the write starts,
+    as a session runs one statement at a time; a write in flight ends before the job's
+    transaction may roll back."""
+    queued, writing = 0, None
+    try:
+        batch = await _next_batch(ctx, chunks, calendar)
+        while batch is not None:
+            items, planned = await _build(ctx, program, batch)
+            if writing is not None:
+                queued, writing = queued + await writing, None
+            batch = await _next_batch(ctx, chunks, calendar)
+            writing = asyncio.ensure_future(_write(ctx, items, planned))
+    except BaseException:
+        if writing is not None:
+            with contextlib.suppress(Exception):
+                await writing
+        raise
+    return queued + (await writing if writing is not None else 0)
+
+
+async def _next_batch(
+    ctx: FlowContext, chunks: AsyncIterator[list[ActivePair]], calendar: Calendar
+) -> _Batch | None:
+    """The next chunk with any prompt to queue, read in bulk; None after the last."""
+    async for chunk in chunks:
+        cycles = {pair.id: cycle for pair in chunk if (cycle := calendar.current(pair)) >= 1}
+        keys = {pair_id: f"prompt:{pair_id}:{cycle}" for pair_id, cycle in cycles.items()}
+        pairs = await _not_yet_prompted(ctx, chunk, keys)
+        if pairs:
+            ids = [pair.id for pair in pairs]
+            partners = await ctx.repos.pairs.partners(ids)
+            return _Batch(pairs, cycles, partners, await ctx.repos.pair_prompts.used_by(ids))
+    return None
+
+
+YIELD_EVERY = 50  # pairs built between two turns of the event loop (a write in flight advances)
+
+
+async def _build(ctx: FlowContext, program: Program, batch: _Batch) -> tuple[list[Item], Planned]:
+    """The outbox rows of a batch's prompts, and the prompt records they stand for."""
     items: list[Item] = []
-    planned: list[tuple[dict[str, object], list[str]]] = []
-    for pair in pairs:
-        mentor, mentee, topics = found[pair.id]
-        partners = (mentor, mentee)
-        history = (topics, used.get(pair.id, set()))
-        chosen = _prompt_for(program, pair, cycles[pair.id], partners, history)
+    planned: Planned = []
+    for number, pair in enumerate(batch.pairs, start=1):
+        if number % YIELD_EVERY == 0:
+            await asyncio.sleep(0)
+        mentor, mentee, topics = batch.partners[pair.id]
+        partners, cycle = (mentor, mentee), batch.cycles[pair.id]
+        history = (topics, batch.used.get(pair.id, set()))
+        chosen = _prompt_for(program, pair, cycle, partners, history)
         if chosen is None:
             continue
-        these = _prompt_items(ctx, program, pair, cycles[pair.id], partners, chosen)
+        these = _prompt_items(ctx, program, pair, cycle, partners, chosen)
         items.extend(these)
         prompt, lead = chosen
-        entry = {"pair_id": pair.id, "cycle": cycles[pair.id], "prompt_id": prompt.id}
-        planned.append(({**entry, "lead_id": lead.id}, [item["key"] for item in these]))
-    # Queue first: the outbox keys decide which of two overlapping ticks owns each prompt,
-    # and only a prompt queued by this tick is recorded as the pair's.
+        entry = {"pair_id": pair.id, "cycle": cycle, "prompt_id": prompt.id, "lead_id": lead.id}
+        planned.append((entry, [item["key"] for item in these]))
+    return items, planned
+
+
+async def _write(ctx: FlowContext, items: list[Item], planned: Planned) -> int:
+    """Queue first: the outbox keys decide which of two overlapping ticks owns each prompt,
+    and only a prompt queued by this tick is recorded as the pair's."""
     inserted = await ctx.queue(items)
     entries = [entry for entry, item_keys in planned if inserted.intersection(item_keys)]
     await ctx.repos.pair_prompts.record_many(entries)

@@ -13,10 +13,8 @@ import json
 from typing import Any
 
 # The standard encoder, bound once: for a single value it skips `json.dumps`'s keyword
-# handling (same output). Strings, the common case, go straight to the function it uses
-# for them (public in `json.encoder` since Python 2.6; the encoder itself if it ever goes).
+# handling (same output).
 _encode = json.JSONEncoder().encode
-_encode_string = getattr(json.encoder, "encode_basestring_ascii", _encode)
 
 
 class JsonText(str):
@@ -62,8 +60,7 @@ class Template:
     def fill(self, **values: Any) -> JsonText:
         out = [self._first]
         for name, part in self._rest:
-            value = values[name]
-            out.append(_encode_string(value) if type(value) is str else _encode(value))
+            out.append(_encode(values[name]))
             out.append(part)
         return JsonText("".join(out))
 

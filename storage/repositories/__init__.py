@@ -55,6 +55,14 @@ class Repositories:
         self.circles = Circles(s)
         self.agreements = Agreements(s, self.cipher)
 
+    @property
+    def writes_in_background(self) -> bool:
+        """Whether a bulk write should run while the tick builds its next chunk: a database
+        server does the work in its own process. SQLite's would run in this process and
+        contend with the build for the interpreter."""
+        bind = self.session.bind
+        return bind is not None and bind.dialect.name == "postgresql"
+
     async def flush(self) -> None:
         await self.session.flush()
 

@@ -11,6 +11,7 @@ from sqlmodel import and_, col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
+from storage.jsontext import JsonText
 from storage.models import OUTBOX_WAITING, OutboxItem
 from storage.repositories._upsert import insert_ignore, insert_many_ignore, one_of
 
@@ -33,14 +34,15 @@ class Outbox:
         *,
         key: str,
         platform: str,
-        address: dict[str, Any],
-        message: dict[str, Any],
+        address: dict[str, Any] | JsonText,
+        message: dict[str, Any] | JsonText,
         not_before: datetime,
         created_at: datetime,
         recipient: str | None = None,
         pair_id: int | None = None,
     ) -> bool:
-        """Queue one message; False (and nothing written) if this key was queued before."""
+        """Queue one message; False (and nothing written) if this key was queued before.
+        `address` and `message` as values or as JSON text (`storage.jsontext`)."""
         return await insert_ignore(
             self._s,
             OutboxItem,

@@ -21,6 +21,7 @@ from bot.clock import FrozenClock
 from bot.events import Actor
 from bot.messages import ToPair, ToPerson
 from bot.settings import load_settings
+from flows import prompts
 from flows.context import FlowContext, Policy, recipient_of, to_person
 from flows.prompts import Prompt, choose, library, prompt_message, prompt_message_json
 from storage import jsontext
@@ -175,9 +176,16 @@ async def two_ticks_at_once_queue_each_prompt_once(
     assert again.queued["prompts"] == 0
 
 
+@pytest.mark.parametrize("chunk", [prompts.CHUNK, 1])
 async def test_two_ticks_at_once_queue_each_prompt_once(
-    session: ConsoleSession, program: int, app: App, clock: FrozenClock
+    session: ConsoleSession,
+    program: int,
+    app: App,
+    clock: FrozenClock,
+    chunk: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(prompts, "CHUNK", chunk)
     await two_ticks_at_once_queue_each_prompt_once(session, app, clock)
 
 
@@ -199,10 +207,18 @@ async def pg_app(clock: FrozenClock, console: ConsoleAdapter) -> AsyncIterator[A
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("chunk", [prompts.CHUNK, 1])
 async def test_two_ticks_at_once_queue_each_prompt_once_on_postgres(
-    pg_app: App, clock: FrozenClock, console: ConsoleAdapter
+    pg_app: App,
+    clock: FrozenClock,
+    console: ConsoleAdapter,
+    chunk: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """With a chunk per pair, each chunk's write runs while the next chunk is built."""
     from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
+
+    monkeypatch.setattr(prompts, "CHUNK", chunk)
 
     await pg_app.engine.run(lambda ctx: save_program(ctx, read_program_file(SAMPLE_PROGRAM)))
     session = ConsoleSession(engine=pg_app.engine, adapter=console, tenant="acme")
@@ -226,3 +242,51 @@ async def test_a_paused_partner_gets_no_checkin_and_their_pair_no_prompt(
     assert not [k for k in keys if k.startswith("checkin:") and k.endswith(f":{sam.id}")]
     again = await app.engine.tick()
     assert again.queued == {name: 0 for name in again.queued}
+
+
+async def a_failed_write_queues_nothing_and_the_next_tick_queues_all(
+    session: ConsoleSession, app: App, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await pilot(session, app)
+    await matched(session, app)
+    clock.advance(timedelta(days=8))
+    monkeypatch.setattr(prompts, "CHUNK", 1)
+    write, calls = prompts._write, []
+
+    async def failing_second(*args: object) -> int:
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return await write(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prompts, "_write", failing_second)
+    assert (await app.engine.tick()).queued["prompts"] == 0  # the job's transaction rolled back
+    assert await prompts_and_records(app) == ([], [])
+    monkeypatch.setattr(prompts, "_write", write)
+    assert (await app.engine.tick()).queued["prompts"] == 3
+
+
+async def test_a_failed_write_queues_nothing_and_the_next_tick_queues_all(
+    session: ConsoleSession,
+    program: int,
+    app: App,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await a_failed_write_queues_nothing_and_the_next_tick_queues_all(
+        session, app, clock, monkeypatch
+    )
+
+
+@pytest.mark.postgres
+async def test_a_failed_write_queues_nothing_and_the_next_tick_queues_all_on_postgres(
+    pg_app: App, clock: FrozenClock, console: ConsoleAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk's write fails while the next chunk is built (writes in the background)."""
+    from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
+
+    await pg_app.engine.run(lambda ctx: save_program(ctx, read_program_file(SAMPLE_PROGRAM)))
+    session = ConsoleSession(engine=pg_app.engine, adapter=console, tenant="acme")
+    await a_failed_write_queues_nothing_and_the_next_tick_queues_all(
+        session, pg_app, clock, monkeypatch
+    )

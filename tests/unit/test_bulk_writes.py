@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import func
 from sqlmodel import select
 
+from storage.crypto import Cipher
 from storage.db import Database
 from storage.jsontext import dumps
 from storage.models import OutboxItem
+from storage.repositories import Repositories
 from storage.repositories.outbox import Outbox
 from tests.pg import fresh_schema
 
@@ -85,3 +88,9 @@ async def test_an_id_list_past_sqlites_parameter_limit_is_one_query(db: Database
         assert await outbox.existing_keys([]) == set()
         count = (await session.exec(select(func.count()).select_from(OutboxItem))).one()
     assert count == 3
+
+
+async def test_writes_go_in_the_background_on_a_database_server_only(db: Database) -> None:
+    async with db.session() as session:
+        repos = Repositories(session, Cipher([Fernet.generate_key().decode()]))
+        assert repos.writes_in_background == (not db.is_sqlite)
