@@ -14,7 +14,9 @@ rules can be tested exhaustively. The rules are deliberately few:
   every covered pair answered alike at an end of the scale ("0 of 6 met", "6 of 6 met",
   an average of exactly 5.0), each pair's answer follows from the figure. Suppression
   looks the same for both ends, so it tells which answer nobody gave no more than it
-  tells which everybody gave. A theme every responding pair raised is folded into
+  tells which everybody gave. An average is also suppressed when only one value of some
+  answer could give it as shown ("1.2 average" over three pairs near the bottom of the
+  scale): see `_mean_pins_an_answer`. A theme every responding pair raised is folded into
   "Other themes" for the same reason.
 * Which figures appear depends only on counts, never on what the answers were, except for
   the "Other themes" line that the digest spec asks for.
@@ -25,7 +27,7 @@ rules can be tested exhaustively. The rules are deliberately few:
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -214,7 +216,7 @@ def _going(checkins: Sequence[CheckinFact], k: int) -> Figure:
         len(ratings),
         k,
         lambda: f"{_format_tenths(_mean_of_pair_means(ratings))} average",
-        pins_answers=_at_an_end(ratings),
+        pins_answers=_at_an_end(ratings) or _mean_pins_an_answer(ratings),
     )
 
 
@@ -229,7 +231,7 @@ def _energy(checkins: Sequence[CheckinFact], k: int) -> Figure:
         len(energy),
         k,
         lambda: f"{_format_tenths(_mean_of_pair_means(energy))} average",
-        pins_answers=_at_an_end(energy),
+        pins_answers=_at_an_end(energy) or _mean_pins_an_answer(energy),
     )
 
 
@@ -309,7 +311,16 @@ def _review_figures(reviews: Sequence[ReviewFact], k: int) -> list[Figure]:
         return f"{yes} of {len(reviews)} answers"
 
     return [
-        _figure("impact", label, len(before), k, impact, pins_answers=_at_an_end(before, now)),
+        _figure(
+            "impact",
+            label,
+            len(before),
+            k,
+            impact,
+            pins_answers=_at_an_end(before, now)
+            or _mean_pins_an_answer(before)
+            or _mean_pins_an_answer(now),
+        ),
         _figure(
             "again",
             "Would do it again",
@@ -347,6 +358,70 @@ def _at_an_end(*by_pairs: Mapping[int, Sequence[int]], low: int = 1, high: int =
         if answers and (all(a == low for a in answers) or all(a == high for a in answers)):
             return True
     return False
+
+
+def _mean_pins_an_answer(by_pair: Mapping[int, Sequence[int]], low: int = 1, high: int = 5) -> bool:
+    """Whether the mean of pair means, as shown (to tenths), leaves some answer only one
+    possible value: with few pairs near an end of the scale, "1.2 average" can only come
+    from the single-answer pairs having said 1.
+
+    Exact, not a rule of thumb: in units of 1/(L*n) (n pairs, L the lcm of the pairs'
+    answer counts) an answer a in a pair of c answers adds a*L/c to the total, and the
+    shown value fixes the total to a range. An answer is free if some other value for it,
+    with some values for all the others, keeps the total in that range. Answers of the
+    same weight are interchangeable, so the others' reachable totals are found once per
+    weight.
+    """
+    if not by_pair:
+        return False
+    n = len(by_pair)
+    scale = math.lcm(*(len(answers) for answers in by_pair.values()))
+    counts: Counter[int] = Counter()
+    values: dict[int, set[int]] = defaultdict(set)
+    for answers in by_pair.values():
+        weight = scale // len(answers)
+        counts[weight] += len(answers)
+        values[weight].update(answers)
+    shown = Fraction(_tenths(_mean_of_pair_means(by_pair)))
+    first = math.ceil((shown - Fraction(1, 20)) * scale * n)
+    last = math.ceil((shown + Fraction(1, 20)) * scale * n) - 1
+    for weight, answers in values.items():
+        reachable = _reachable_totals(counts - Counter({weight: 1}), low, high)
+        for answer in answers:
+            if not any(
+                _any_bit(reachable, first - v * weight, last - v * weight)
+                for v in range(low, high + 1)
+                if v != answer
+            ):
+                return True
+    return False
+
+
+def _reachable_totals(counts: Mapping[int, int], low: int, high: int) -> int:
+    """Bit t set iff answers in [low, high], `counts[w]` of them with weight w, can add up
+    to t. m answers of weight w reach exactly the multiples of w from low*m*w to high*m*w."""
+    reachable = 1
+    for weight, m in counts.items():
+        steps = (high - low) * m + 1
+        multiples = int(("0" * (weight - 1) + "1") * steps, 2) << (low * m * weight)
+        reachable = _sumset(reachable, multiples)
+    return reachable
+
+
+def _sumset(a: int, b: int) -> int:
+    """The bitset of sums x + y for bits x of `a` and y of `b`."""
+    out = 0
+    while a:
+        lowest = a & -a
+        out |= b << (lowest.bit_length() - 1)
+        a ^= lowest
+    return out
+
+
+def _any_bit(bits: int, first: int, last: int) -> bool:
+    """Whether any bit from `first` to `last` (inclusive) is set."""
+    first = max(first, 0)
+    return last >= first and (bits >> first) & ((1 << (last - first + 1)) - 1) != 0
 
 
 def _pair_ids(facts: Iterable[_PairFact]) -> set[int]:

@@ -261,6 +261,20 @@ def test_pair_means_weigh_each_pair_once() -> None:
     assert figures["going"].value == "4.2 average"  # (1 + 4 * 5) / 5, not (5 + 20) / 9
 
 
+def test_an_average_that_only_one_set_of_answers_gives_is_suppressed() -> None:
+    # 1, 1 and (1 + 2) / 2: "1.2 average" could only come from the two single answers
+    # being 1 (Hypothesis found it in test_digest_inference). Whoever answered alone is
+    # given away, so the figure is not shown.
+    leaky = [checkin(1, rating=1), checkin(2, rating=1)]
+    leaky += [checkin(3, role="mentor", rating=1), checkin(3, role="mentee", rating=2)]
+    # Move one answer up and many answer sets give the same average: it is shown.
+    free = [checkin(1, rating=2), checkin(2, rating=1)]
+    free += [checkin(3, role="mentor", rating=1), checkin(3, role="mentee", rating=2)]
+
+    assert by_key(compute_figures(program(leaky, k=3)))["going"].value is None
+    assert by_key(compute_figures(program(free, k=3)))["going"].value == "1.5 average"
+
+
 def test_energy_counts_only_mentor_side_answers() -> None:
     checkins = [checkin(pair, role="two_way", energy=2) for pair in range(1, 5)]
     checkins += [checkin(5, role="mentee", energy=5)]  # a stray answer from the mentee side
