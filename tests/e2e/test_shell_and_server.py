@@ -61,6 +61,7 @@ async def test_server_health_check_and_scheduled_tick(app) -> None:
         jobs = {job.id: job for job in web_app[SCHEDULER].get_jobs()}
         assert set(jobs) == {"tick", "dispatch"}
         assert jobs["tick"].coalesce and jobs["tick"].misfire_grace_time == 600
+        await settle()  # the start-up tick, before the fixture closes the database under it
         web_app[SCHEDULER].shutdown(wait=False)
 
 
