@@ -85,28 +85,36 @@ async def crash_and_restart(
 
     running: list[asyncio.subprocess.Process] = []
     kills, deadline = 0, time.monotonic() + 120
-    while not await all_sent():
-        assert time.monotonic() < deadline, "the fan-out never completed"
-        running = [p for p in running if p.returncode is None]
-        while len(running) < WORKERS:
-            running.append(
-                await asyncio.create_subprocess_exec(
-                    UPWARD,
-                    "dispatch",
-                    "--until-empty",
-                    env=env,
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
+    try:
+        while not await all_sent():
+            assert time.monotonic() < deadline, "the fan-out never completed"
+            running = [p for p in running if p.returncode is None]
+            while len(running) < WORKERS:
+                running.append(
+                    await asyncio.create_subprocess_exec(
+                        UPWARD,
+                        "dispatch",
+                        "--until-empty",
+                        env=env,
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.DEVNULL,
+                    )
                 )
-            )
-        await asyncio.sleep(rng.uniform(0.3, 1.2))
-        if kills < 12 and running:
-            victim = rng.choice(running)
-            victim.send_signal(signal.SIGKILL)
-            await victim.wait()
-            kills += 1
-    for process in running:
-        await asyncio.wait_for(process.wait(), 60)
+            await asyncio.sleep(rng.uniform(0.3, 1.2))
+            # A dispatcher that ran out of work has exited on its own: only a live one dies.
+            alive = [p for p in running if p.returncode is None]
+            if kills < 12 and alive:
+                victim = rng.choice(alive)
+                victim.send_signal(signal.SIGKILL)
+                await victim.wait()
+                kills += 1
+        for process in running:
+            await asyncio.wait_for(process.wait(), 60)
+    finally:  # a failed check must not leave dispatchers running into the next test
+        for process in running:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
 
     delivered = Counter(m["channel"] for m in slack.messages)
     assert kills >= 3, "the test must actually kill dispatchers mid-fan-out"
