@@ -176,13 +176,19 @@ async def sampling(slack: FakeSlack, run: Run, started: float) -> AsyncIterator[
         run.timeline.append((time.perf_counter() - started, len(slack.messages)))
 
 
+def gave_up(run: Run, started: float, give_up: float) -> bool:
+    """Past the time limit: the run is marked unfinished."""
+    if time.perf_counter() - started > give_up:
+        run.finished = False
+    return not run.finished
+
+
 async def dispatch_in_process(app: App, slack: FakeSlack, run: Run, give_up: float) -> None:
     """Loop the engine's dispatcher until the outbox is empty, sleeping while nothing is due."""
     started = time.perf_counter()
     async with sampling(slack, run, started):
         while await unfinished(app):
-            if time.perf_counter() - started > give_up:
-                run.finished = False
+            if gave_up(run, started, give_up):
                 break
             report = await app.engine.dispatch()
             if report.sent or report.retried or report.failed:
@@ -228,8 +234,7 @@ async def dispatch_replicas(
             started = time.perf_counter()
             async with sampling(slack, run, started):
                 while await unfinished(app):
-                    if time.perf_counter() - started > give_up:
-                        run.finished = False
+                    if gave_up(run, started, give_up):
                         break
                     await asyncio.sleep(0.1)
                 run.wall = time.perf_counter() - started
@@ -271,21 +276,12 @@ async def measure(args: argparse.Namespace, postgres: str | None) -> Run:
         await seed(app, users)
         print(f"  queued {args.size:,} items in {time.perf_counter() - seeding:.1f} s", flush=True)
         if args.replicas > 1:
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("UPWARD_", "SLACK_"))},
-                "DATABASE_URL": url,
-                "UPWARD_ENCRYPTION_KEYS": key,
-                "SLACK_BOT_TOKEN": TOKEN,
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.base_url,
-                "UPWARD_SLACK_PACING_SECONDS": "0",
-                **(
-                    {"UPWARD_SLACK_WORKSPACE_RATE": str(args.client_rate)}
-                    if args.client_rate is not None
-                    else {}
-                ),
-                "BENCH_LOG": f"{folder}/dispatchers.log",
-            }
+            rate = (
+                {}
+                if args.client_rate is None
+                else {"UPWARD_SLACK_WORKSPACE_RATE": str(args.client_rate)}
+            )
+            env = slack.upward_env(url, key, SECRET, BENCH_LOG=f"{folder}/dispatchers.log", **rate)
             cpu = cpu_seconds()
             await dispatch_replicas(app, slack, run, env, args.replicas, args.timeout)
             run.cpu_here = cpu_seconds() - cpu

@@ -121,10 +121,7 @@ class Engine:
         in the outbox for that person instead. False, with an ERROR logged that names
         neither the person nor the message, if even that failed."""
         try:
-            async with self.db.session() as session:
-                ctx = FlowContext(Repositories(session, self.cipher), self.clock.now(), self.policy)
-                await ctx.send(key, ToPerson(person=actor), message)
-                await session.commit()
+            await self.run(lambda ctx: ctx.send(key, ToPerson(person=actor), message))
         except Exception as exc:
             log_error(log, "queueing a reply that could not be sent directly", exc)
             return False

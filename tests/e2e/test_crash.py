@@ -8,7 +8,6 @@ next dispatcher reconcile instead of posting again."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import sys
@@ -43,16 +42,7 @@ async def test_killed_dispatchers_deliver_everything_exactly_once() -> None:
             slack.add_user(user, user.lower(), user)
         slack.slow_answers("chat.postMessage", 0.15)
         await upgrade_async(pg.url)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("UPWARD_", "SLACK_"))},
-            "DATABASE_URL": pg.url,
-            "UPWARD_ENCRYPTION_KEYS": key,
-            "SLACK_BOT_TOKEN": "xoxb-crash",
-            "SLACK_SIGNING_SECRET": "s" * 32,
-            "SLACK_API_URL": slack.base_url,
-            "UPWARD_SLACK_PACING_SECONDS": "0",
-            "UPWARD_OUTBOX_LEASE_SECONDS": "1",
-        }
+        env = slack.upward_env(pg.url, key, "s" * 32, UPWARD_OUTBOX_LEASE_SECONDS="1")
         settings = load_settings(
             database_url=pg.url,
             encryption_keys=[key],

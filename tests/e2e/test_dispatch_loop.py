@@ -4,7 +4,6 @@ loopback Slack Web API it sends to."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -77,20 +76,7 @@ async def outside(tmp_path: Path) -> AsyncIterator[Outside]:
             slack_pacing_seconds=0,
         )
         app = build_app(settings)
-        clean = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("UPWARD_", "SLACK_", "MICROSOFT_")) and k != "DATABASE_URL"
-        }
-        env = {
-            **clean,
-            "DATABASE_URL": url,
-            "UPWARD_ENCRYPTION_KEYS": key,
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "UPWARD_SLACK_PACING_SECONDS": "0",
-        }
+        env = slack.upward_env(url, key, SECRET)
         try:
             yield Outside(slack, app, env)
         finally:

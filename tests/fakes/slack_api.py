@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -315,6 +316,27 @@ class FakeSlack:
         return f"{self.root_url}response_url/{response_url_id}"
 
     # ---- registry
+
+    def upward_env(
+        self, database_url: str, encryption_key: str, signing_secret: str, **extra: str
+    ) -> dict[str, str]:
+        """The environment of an `upward` process (e.g. `upward dispatch`) that talks to this
+        fake: this process's own, less any Upward, Slack or Teams settings, plus these."""
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("UPWARD_", "SLACK_", "MICROSOFT_")) and k != "DATABASE_URL"
+        }
+        return {
+            **inherited,
+            "DATABASE_URL": database_url,
+            "UPWARD_ENCRYPTION_KEYS": encryption_key,
+            "SLACK_BOT_TOKEN": self.token,
+            "SLACK_SIGNING_SECRET": signing_secret,
+            "SLACK_API_URL": self.base_url,
+            "UPWARD_SLACK_PACING_SECONDS": "0",
+            **extra,
+        }
 
     def add_user(
         self,
