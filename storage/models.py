@@ -160,11 +160,14 @@ class PairPrompt(SQLModel, table=True):
         UniqueConstraint("pair_id", "prompt_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    # No index of its own: both unique constraints begin with pair_id (migration 0011).
-    pair_id: int = Field(foreign_key="pair.id")
+    # No index of its own: both unique constraints begin with pair_id (migration 0011). No
+    # foreign keys either: a tick records a prompt per pair in bulk, PostgreSQL would check
+    # each key with a trigger per row, and pairs and participants are never deleted
+    # (migration 0012).
+    pair_id: int  # a Pair's id
     cycle: int
     prompt_id: str = Field(max_length=80)
-    lead_id: int = Field(foreign_key="participant.id")
+    lead_id: int  # the Participant who leads the conversation
 
 
 class CheckIn(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,24 @@ def test_the_vocabulary_imports_only_stdlib_and_pydantic() -> None:
         modules = {m for f, m in imports("bot") if f == f"bot/{name}.py"}
         assert {m.split(".")[0] for m in modules} <= {"__future__", "typing", "pydantic", "bot"}
         assert {m for m in modules if m.startswith("bot")} <= {"bot.events"}
+
+
+NEVER_DELETED = {"Pair", "Participant"}  # pairprompt refers to them without foreign keys
+RAW_DELETE = re.compile(r"delete\s+from\s+\"?(pair|participant)\b", re.IGNORECASE)
+
+
+def test_pairs_and_participants_are_never_deleted() -> None:
+    """Erasure keeps a tombstone; migration 0012 relies on no row of either going."""
+    deletes = []
+    for folder in ("storage", "flows", "bot"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            source = path.read_text()
+            for node in ast.walk(ast.parse(source)):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", getattr(node.func, "attr", None)) == "delete"
+                    and any(getattr(arg, "id", None) in NEVER_DELETED for arg in node.args)
+                ):
+                    deletes.append(f"{path.relative_to(REPO)}:{node.lineno}")
+            deletes += [f"{path.relative_to(REPO)}: {m[0]}" for m in RAW_DELETE.finditer(source)]
+    assert deletes == []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storage.jsontext import Hole, JsonText, Template, dumps, loads
 
@@ -37,3 +40,13 @@ def test_json_text_is_not_encoded_twice() -> None:
     assert dumps(text) is text
     assert loads(text) == {"a": 1}
     assert loads("plain") == "plain"  # only JsonText is decoded
+
+
+SCALARS = st.one_of(st.text(), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
+
+
+@given(first=SCALARS, second=SCALARS)
+def test_any_scalar_fills_a_hole_as_json_dumps_would_write_it(first: Any, second: Any) -> None:
+    template = Template({"first": Hole("first"), "rest": [Hole("second"), "fixed"]})
+    filled = template.fill(first=first, second=second)
+    assert filled == json.dumps({"first": first, "rest": [second, "fixed"]})

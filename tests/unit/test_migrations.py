@@ -20,7 +20,7 @@ from sqlmodel import SQLModel, select
 
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade, upgrade_async
-from storage.models import Program
+from storage.models import Pair, PairPrompt, Participant, Program
 from tests.pg import fresh_schema
 
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
@@ -141,3 +141,57 @@ def test_upgrade_runs_from_synchronous_code(tmp_path: Path) -> None:
     state = asyncio.run(inspect_with(Database(url), snapshot))
     assert state["revision"] == HEAD
     assert set(state["tables"]) == TABLES
+
+
+async def test_pairprompt_loses_its_foreign_keys_and_keeps_its_rows(target: Target) -> None:
+    """Migration 0012 (SQLite rebuilds the table, PostgreSQL drops the constraints)."""
+    await upgrade_async(target.url, "0011")
+    database = target.database()
+    try:
+        async with database.session() as session:  # today's models: the same columns
+            joined = datetime(2027, 1, 4, tzinfo=UTC)
+            session.add(Program(id=1, slug="p", name="P", focus="technology", created_at=joined))
+            await session.flush()
+            for number in (1, 2):
+                session.add(
+                    Participant(
+                        id=number,
+                        program_id=1,
+                        platform="slack",
+                        tenant="T",
+                        user_id=f"U{number}",
+                        role="mentor" if number == 1 else "mentee",
+                        agreed_at=joined,
+                        joined_at=joined,
+                    )
+                )
+            await session.flush()
+            session.add(
+                Pair(
+                    id=1, program_id=1, mentor_id=1, mentee_id=2, explanation="", started_at=joined
+                )
+            )
+            await session.flush()
+            session.add(PairPrompt(pair_id=1, cycle=1, prompt_id="first", lead_id=1))
+            session.add(PairPrompt(pair_id=1, cycle=2, prompt_id="second", lead_id=2))
+            await session.commit()
+    finally:
+        await database.dispose()
+
+    await upgrade_async(target.url)
+
+    state = await inspect_with(target.database(), snapshot)
+    assert state["tables"]["pairprompt"]["foreign_keys"] == []
+    assert sorted(state["tables"]["pairprompt"]["unique"]) == [
+        ("pair_id", "cycle"),
+        ("pair_id", "prompt_id"),
+    ]
+    database = target.database()
+    try:
+        async with database.engine.connect() as conn:
+            rows = await conn.exec_driver_sql(
+                "SELECT pair_id, cycle, prompt_id, lead_id FROM pairprompt ORDER BY cycle"
+            )
+            assert [tuple(row) for row in rows] == [(1, 1, "first", 1), (1, 2, "second", 2)]
+    finally:
+        await database.dispose()
