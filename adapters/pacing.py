@@ -11,16 +11,23 @@ from contextlib import asynccontextmanager
 
 class Pacer:
     """At most one send per `per_conversation` seconds into the same conversation, and at
-    most `overall_rate` sends per second in all (0: no overall limit). A 429 still comes
-    back to the outbox, which holds that destination for Retry-After."""
+    most `overall_rate` sends per second in all (0: no overall limit), or that rate's share
+    when several processes send at once (`share`). A 429 still comes back to the outbox,
+    which holds that destination for Retry-After."""
 
     def __init__(self, per_conversation: float, overall_rate: float = 0.0) -> None:
         self._gap = per_conversation
+        self._rate = overall_rate
         self._overall_gap = 1.0 / overall_rate if overall_rate > 0 else 0.0
         self._last: dict[str, float] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._overall = asyncio.Lock()
         self._next_overall = 0.0
+
+    def share(self, senders: int) -> None:
+        """Keep to 1/`senders` of the overall rate: that many processes send at once."""
+        if self._rate > 0:
+            self._overall_gap = max(senders, 1) / self._rate
 
     @asynccontextmanager
     async def slot(self, conversation: str) -> AsyncIterator[None]:

@@ -6,7 +6,10 @@ most R `chat.postMessage` calls per sliding second through (default 200) and ans
 rest HTTP 429 `ratelimited` with `Retry-After`, as Slack does. Per-channel pacing is set to
 0 (every message goes to a different DM); the bot's own workspace-wide pacing,
 UPWARD_SLACK_WORKSPACE_RATE, is set to R in every dispatcher (`--client-rate` to change it,
-0 = none, so that only Slack's 429s slow the bot down).
+0 = none, so that only Slack's 429s slow the bot down). Dispatchers sending at once share
+that rate (each notes itself in the database while it sends and counts the others, see
+`bot.outbox`), so until they have seen each other (about two seconds) several replicas
+together may go over it and meet some 429s.
 
 Printed: wall time from the first dispatch until the outbox is empty, the achieved rate as
 a fraction of R (target: at least 0.9), the same from the first to the last message (no
@@ -255,7 +258,7 @@ async def measure(args: argparse.Namespace, postgres: str | None) -> Run:
     run = Run(label=f"{mode} (in-process) on {database}", size=args.size, rate=args.rate)
     run.client_rate = (
         "the bot's default" if args.client_rate is None else f"{args.client_rate:g}/s"
-    ) + (" per process" if args.replicas > 1 else "")
+    ) + (", shared by the processes sending at once" if args.replicas > 1 else "")
     if args.replicas > 1:
         run.label = f"{mode} on {database}"
     async with contextlib.AsyncExitStack() as stack:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from storage.db import Database
 from storage.models import OutboxItem
 from storage.repositories.contacts import Contacts
 from storage.repositories.outbox import AMBIGUOUS, FAILED, PENDING, SENT, Outbox
+from storage.repositories.senders import Senders
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,13 @@ IN_FLIGHT = 4
 # A claimed item with less than this share of its lease left is given back, not started:
 # its lease could run out mid-send and another dispatcher take it as ambiguous.
 LEASE_MARGIN = 0.25
+# Dispatchers sending at once (replicas) split each platform's overall rate: while it sends,
+# each notes itself in the database every SHARE_EVERY seconds and counts those seen within
+# SHARE_LIVE. One that joins is counted by the others within SHARE_EVERY; one that stops
+# (or dies) within SHARE_LIVE + SHARE_EVERY. Meanwhile a 429 still holds its destination.
+SHARE_EVERY = 2.0
+SHARE_LIVE = timedelta(seconds=10)
+SENDERS_KEPT = timedelta(hours=1)  # rows of dispatchers gone quiet for longer are deleted
 
 
 @dataclass
@@ -76,6 +85,8 @@ class Dispatcher:
         batch: int = 100,
         lease: timedelta = timedelta(minutes=5),
         in_flight: int = IN_FLIGHT,
+        share_every: float = SHARE_EVERY,
+        share_live: timedelta = SHARE_LIVE,
     ) -> None:
         self._db = db
         self._adapters = adapters
@@ -85,6 +96,9 @@ class Dispatcher:
         self._lease = lease
         self._in_flight = in_flight
         self._pace: float | None = None  # sends per second, as measured
+        self._id = uuid.uuid4().hex  # this dispatcher's row among the senders
+        self._share_every, self._share_live = share_every, share_live
+        self._shared_at: float | None = None  # when it last counted the senders (monotonic)
         self._stopping = False
         self._runs = 0
         self._idle = asyncio.Event()
@@ -97,6 +111,10 @@ class Dispatcher:
         self._stopping = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), within)
+        if self._shared_at is not None:  # the others may have its share back at once
+            async with self._db.session() as session:
+                await Senders(session).gone(self._id)
+                await session.commit()
 
     async def next_due(self) -> datetime | None:
         """When the earliest waiting item this dispatcher could send may go (None: none)."""
@@ -134,6 +152,8 @@ class Dispatcher:
             wanted = min(self._claim_size(), self._batch - handled)
             claimed_at = time.monotonic()
             claimed = await self._claim(run.moment(), wanted)
+            if claimed:
+                await self._share_rate()
             await self._send_claimed(claimed, run, claimed_at)
             handled += len(claimed)
             if len(claimed) < wanted:
@@ -159,6 +179,30 @@ class Dispatcher:
             await session.commit()
         if expired:
             log.warning("%d outbox item(s) left mid-send by a dispatcher: ambiguous", expired)
+
+    async def _share_rate(self) -> None:
+        """Note this dispatcher as sending (every `share_every` seconds while it sends), and
+        tell each adapter that can pace itself how many dispatchers send on its platform
+        now, so that together they keep to the platform's overall rate. Wall-clock time:
+        the rows are compared across processes."""
+        sharing = {
+            platform: share
+            for platform, adapter in self._adapters.items()
+            if (share := getattr(adapter, "share_rate", None)) is not None
+        }
+        due = self._shared_at is None or time.monotonic() - self._shared_at >= self._share_every
+        if not sharing or not due:
+            return
+        self._shared_at = time.monotonic()
+        now = datetime.now(UTC)
+        async with self._db.session() as session:
+            senders = Senders(session)
+            await senders.seen(self._id, self._adapters, now)
+            await senders.forget_before(now - SENDERS_KEPT)
+            counts = {p: await senders.sending(p, now - self._share_live) for p in sharing}
+            await session.commit()
+        for platform, share in sharing.items():
+            share(max(counts[platform], 1))
 
     async def _claim(self, now: datetime, limit: int) -> list[OutboxItem]:
         async with self._db.session() as session:

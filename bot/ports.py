@@ -32,6 +32,12 @@ class Adapter(Protocol):
         PermanentDeliveryError from bot.errors; `key` is the outbox idempotency key."""
         ...
 
+    # Optional, found with getattr by the dispatcher:
+    # - `reconcile(address, message, *, key) -> Receipt`: send an item that may have gone
+    #   out before a crash without sending it twice (Slack: the key is in the metadata);
+    # - `share_rate(senders: int) -> None`: that many dispatchers send at once; keep to that
+    #   share of the platform's overall rate.
+
 
 class EventHandler(Protocol):
     """What an adapter hands inbound events to (the engine)."""

@@ -274,6 +274,15 @@ class AuditEntry(SQLModel, table=True):
     outcome: str = Field(max_length=20)  # ok | refused | invalid | error
 
 
+class Sender(SQLModel, table=True):
+    """A dispatcher that is sending now, seen at `seen_at`: the replicas sending at once
+    split each platform's overall rate between them (see `bot.outbox`)."""
+
+    id: str = Field(primary_key=True, max_length=64)  # random, per process
+    platforms: str = Field(max_length=200)  # comma-separated, e.g. "slack,teams"
+    seen_at: datetime = _ts(nullable=False, index=True)
+
+
 class ProcessedEvent(SQLModel, table=True):
     """Inbound event ids already handled (platform retries and double clicks)."""
 

@@ -56,6 +56,10 @@ class SlackDelivery:
         self._pacer = Pacer(pacing_seconds, workspace_rate)
         self._group_dms: dict[frozenset[str], str] = {}  # conversations.open is Tier 3
 
+    def share_rate(self, senders: int) -> None:
+        """`senders` processes send at once: keep to that share of the overall rate."""
+        self._pacer.share(senders)
+
     async def deliver(
         self, address: ToPerson | ToPair | ToGroup | ToChannel, message: Message, *, key: str
     ) -> Receipt:

@@ -51,6 +51,10 @@ class TeamsDelivery:
         # Teams throttles per bot per conversation, and per app per tenant (about 50/s).
         self._pacer = Pacer(pacing_seconds, overall_rate)
 
+    def share_rate(self, senders: int) -> None:
+        """`senders` processes send at once: keep to that share of the overall rate."""
+        self._pacer.share(senders)
+
     async def deliver(
         self, address: ToPerson | ToPair | ToGroup | ToChannel, message: Message, *, key: str
     ) -> Receipt:

@@ -23,6 +23,7 @@ from storage.repositories.people import People
 from storage.repositories.preparation import CardReads
 from storage.repositories.programs import Programs
 from storage.repositories.readiness import Readiness
+from storage.repositories.senders import Senders
 from storage.repositories.thanks import Thanks
 
 
@@ -54,6 +55,7 @@ class Repositories:
         self.thanks = Thanks(s, self.cipher)
         self.circles = Circles(s)
         self.agreements = Agreements(s, self.cipher)
+        self.senders = Senders(s)
 
     @property
     def writes_in_background(self) -> bool:

@@ -384,3 +384,77 @@ async def test_admin_status_counts_ambiguous_messages(session, program, app, clo
     text = text_of(await session.say(ADMIN, "admin status"))
 
     assert "Messages ambiguous: 1" in text
+
+
+# --- replicas share the overall rate ----------------------------------------------------------
+
+
+class SharingAdapter(FakeAdapter):
+    """Like Slack and Teams: paces itself within an overall rate, shared between the
+    dispatchers sending at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shares: list[int] = []
+
+    def share_rate(self, senders: int) -> None:
+        self.shares.append(senders)
+
+
+async def share_between(databases: list[Database]) -> None:
+    """Three dispatchers: a and b send together, b stops (gracefully), then a sends alone
+    and c, which never sent, is not counted."""
+    a, b, c = SharingAdapter(), SharingAdapter(), SharingAdapter()
+    dispatchers = [
+        Dispatcher(databases[n % len(databases)], {"console": adapter}, batch=3, share_every=0)
+        for n, adapter in enumerate((a, b, c))
+    ]
+    for n in range(6):
+        await queue(databases[0], f"p:{n}", person(n))
+    first, second, third = dispatchers
+
+    await first.run_once(MONDAY_9_UTC)  # claims and sends three: alone so far
+    assert a.shares == [1]
+    await second.run_once(MONDAY_9_UTC)  # the other three: a was seen sending moments ago
+    assert b.shares == [2]
+    await third.run_once(MONDAY_9_UTC)  # nothing left to claim: not a sender
+    assert c.shares == []
+
+    await second.drain()
+    await queue(databases[0], "later", person(99))
+    await first.run_once(MONDAY_9_UTC)
+    assert a.shares == [1, 1]  # b said it stopped
+    assert sorted(a.delivered_keys + b.delivered_keys) == sorted(
+        [f"p:{n}" for n in range(6)] + ["later"]
+    )
+
+
+async def test_dispatchers_sending_at_once_share_the_overall_rate(db: Database) -> None:
+    await share_between([db])
+
+
+async def test_a_dispatcher_that_went_quiet_no_longer_takes_a_share(db: Database) -> None:
+    quiet, busy = SharingAdapter(), SharingAdapter()
+    for n in range(8):
+        await queue(db, f"p:{n}", person(n))
+    await Dispatcher(db, {"console": quiet}, batch=2, share_every=0).run_once(MONDAY_9_UTC)
+    sender = Dispatcher(
+        db, {"console": busy}, batch=2, share_every=0, share_live=timedelta(seconds=0.2)
+    )
+    await sender.run_once(MONDAY_9_UTC)
+    assert busy.shares == [2]
+    await asyncio.sleep(0.3)  # the quiet one was last seen longer ago than share_live
+    await sender.run_once(MONDAY_9_UTC)
+    assert busy.shares == [2, 1]
+
+
+@pytest.mark.postgres
+async def test_replicas_on_postgres_share_the_overall_rate() -> None:
+    async with fresh_schema() as pg:
+        replicas = [pg.database() for _ in range(2)]
+        try:
+            await replicas[0].create_all()
+            await share_between(replicas)
+        finally:
+            for db in replicas:
+                await db.dispose()
