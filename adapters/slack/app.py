@@ -22,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import parse
+from adapters.slack.after_ack import AfterAck
 from adapters.slack.parse import Profile
 from adapters.slack.render import errors_response, neutral_action_id, render_message, render_modal
 from bot.events import Command, FormSubmission
@@ -30,10 +31,6 @@ from bot.ports import EventHandler
 
 log = logging.getLogger(__name__)
 HOME_BLOCK_LIMIT = 100
-# Forms stored after their ack, at most this many at once: under a burst the acks keep
-# coming in time and the stored-after work queues (its DMs come later) instead of every
-# request slowing down until acks miss Slack's 3 seconds.
-AFTER_ACK = 2
 
 
 class Directory:
@@ -69,11 +66,16 @@ NEEDS_PROFILE = frozenset({"join", "join.open"})
 
 
 def build_bolt_app(
-    *, engine: EventHandler, client: AsyncWebClient, signing_secret: str | None
+    *,
+    engine: EventHandler,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    after_ack: AfterAck | None = None,
 ) -> AsyncApp:
+    """`after_ack` runs the work of forms stored after their ack (see `AfterAck`)."""
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
     directory = Directory(client)
-    after_ack = asyncio.Semaphore(AFTER_ACK)
+    after_ack = after_ack or AfterAck()
 
     @app.command("/mentoring")
     async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
@@ -126,7 +128,7 @@ def build_bolt_app(
             replies = await engine.check(event)
             if not await _ack_submission(ack, replies):
                 return
-            async with after_ack:
+            async with after_ack.slot():
                 await _after(
                     engine, client, body, event, replies or await engine.handle_acked(event)
                 )

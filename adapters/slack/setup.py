@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.after_ack import AfterAck
 from adapters.slack.app import build_bolt_app, events_endpoint
 from adapters.slack.deliver import SlackDelivery
 from bot.errors import ConfigurationError
@@ -22,6 +23,9 @@ from bot.ports import EventHandler
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# On SIGTERM, how long the forms already acked may take to be stored before the process
+# goes on stopping (orchestrators allow 30 s by default).
+AFTER_ACK_WAIT = 20.0
 
 
 class SharedSessionClient(AsyncWebClient):
@@ -47,10 +51,14 @@ class SlackEdge:
     app_token: str | None
     bolt: AsyncApp | None = None
     socket: AsyncSocketModeHandler | None = None
+    after_ack: AfterAck = field(default_factory=AfterAck)
 
     def attach(self, engine: EventHandler) -> None:
         self.bolt = build_bolt_app(
-            engine=engine, client=self.client, signing_secret=self.signing_secret
+            engine=engine,
+            client=self.client,
+            signing_secret=self.signing_secret,
+            after_ack=self.after_ack,
         )
 
     def mount(self, web_app: web.Application) -> None:
@@ -81,9 +89,11 @@ class SlackEdge:
             self.socket = AsyncSocketModeHandler(self.bolt, self.app_token)
             await self.socket.connect_async()
 
-    async def stop(self) -> None:
+    async def stop(self, within: float = AFTER_ACK_WAIT) -> None:
+        """No new events; then the forms already acked are stored (up to `within` s)."""
         if self.socket is not None:
             await self.socket.close_async()
+        await self.after_ack.drain(within)
 
     async def close(self) -> None:
         """After the last call: the shared HTTP session's connections."""

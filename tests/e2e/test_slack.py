@@ -482,6 +482,32 @@ async def test_a_join_acked_then_not_stored_is_told_by_dm(world: SlackWorld) -> 
     assert await rows(world, Participant) == []
 
 
+async def test_a_graceful_stop_stores_every_join_already_acked(world: SlackWorld) -> None:
+    """SIGTERM right after a burst of joins: the process stops taking events, then stores
+    the joins it has answered (two at a time) before the database closes."""
+    engine = world.app.engine
+    stored_after_ack = engine.handle_acked
+
+    async def slowly(event):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.5)
+        return await stored_after_ack(event)
+
+    engine.handle_acked = slowly  # type: ignore[method-assign]
+    modals = {}
+    for user in MENTORS:
+        trigger, _ = await world.slash(user, "join")
+        modals[user] = await world.opened_modal(trigger)
+    answers = await asyncio.gather(*(world.submit(u, m, JOIN) for u, m in modals.items()))
+    assert {(r.status, await r.text()) for r in answers} == {(200, "")}  # all acked
+    assert len(await rows(world, Participant)) < len(MENTORS)  # not all stored yet
+
+    assert world.app.slack is not None
+    await world.app.slack.stop()
+
+    stored = await rows(world, Participant)
+    assert sorted(p.user_id for p in stored) == sorted(MENTORS)
+
+
 async def test_when_that_dm_fails_too_it_is_queued_in_the_outbox(world: SlackWorld) -> None:
     trigger, _ = await world.slash("U0AMY", "join")
     modal = await world.opened_modal(trigger)
