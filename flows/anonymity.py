@@ -280,7 +280,8 @@ def _theme_figures(
 
 def _goal_completion(goals: Sequence[GoalFact], k: int) -> Figure:
     """Goals are counted one by one (a pair may set several), but the threshold is on the
-    number of pairs that set any, which is what identifies people."""
+    number of pairs that set any, which is what identifies people. None done, or all, tells
+    every pair's outcome: suppressed like "0 of 6 met"."""
     by_pair = _group(goals, lambda g: g.done)
     done = sum(g.done for g in goals)
     total = len(goals)
@@ -290,6 +291,7 @@ def _goal_completion(goals: Sequence[GoalFact], k: int) -> Figure:
         len(by_pair),
         k,
         lambda: f"{done} of {total} ({_percent(done, total)}%)",
+        pins_answers=done in (0, total),
     )
 
 

@@ -316,6 +316,15 @@ def test_goals_below_k_pairs_are_suppressed_however_many_goals() -> None:
     assert figures["goal_completion"] == Figure("goal_completion", "Goals done", None, 4)
 
 
+@pytest.mark.parametrize("done", [False, True])
+def test_goals_all_done_or_none_done_are_suppressed_like_meetings(done: bool) -> None:
+    goals = [GoalFact(pair, done=done) for pair in range(1, 7) for _ in range(2)]
+
+    figures = by_key(compute_figures(program([], goals=goals, k=5)))
+
+    assert figures["goal_completion"] == Figure("goal_completion", "Goals done", None, 6)
+
+
 def test_k_below_three_is_rejected() -> None:
     with pytest.raises(ValueError, match="at least 3"):
         program([], k=2)
