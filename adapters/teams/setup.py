@@ -19,6 +19,7 @@ from botframework.connector.auth import ServiceClientCredentialsFactory
 
 from adapters.teams.app import UpwardTeamsBot, messages_endpoint
 from adapters.teams.deliver import TeamsDelivery
+from adapters.teams.signing_keys import fetch_keys_off_the_loop
 from bot.ports import ContactBook, EventHandler
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def teams_edge(
         APP_TYPE=app_type if app_id else "MultiTenant",
         APP_TENANTID=tenant_id or "",
     )
+    fetch_keys_off_the_loop()
     auth = ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials_factory)
     adapter = CloudAdapter(auth)
     return TeamsEdge(

@@ -4,6 +4,8 @@ A valid token runs the turn; every bad credential is a 401 that runs nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ from botframework.connector.auth import (
 from cryptography.fernet import Fernet
 from sqlmodel import select
 
+from adapters.teams.signing_keys import fetch_keys_off_the_loop
 from bot.app import build_app
 from bot.clock import FrozenClock
 from bot.server import SCHEDULER, build_web_app
@@ -106,6 +109,52 @@ async def test_a_valid_token_runs_the_turn_and_replies_with_the_bots_own_token(
     [reply] = world.connector.posted(AMY.chat)
     assert reply.headers["Authorization"] == f"Bearer {OUTBOUND}"
     assert "join" in world.texts_to(AMY.chat)
+
+
+async def test_fetching_the_signing_keys_never_stalls_the_other_requests(
+    world: TeamsWorld, idp: FakeIdentity
+) -> None:
+    """botbuilder fetches the keys with blocking calls; in `upward serve` they run in a
+    worker thread, so a slow identity provider delays only the Teams request waiting on it
+    (not Slack's acks, nor the health checks)."""
+    idp.delay = 0.5  # per document: the metadata, then the keys
+    activity = world.activity(AMY, text="help")
+    token = idp.token(audience=APP_ID, service_url=activity["serviceUrl"])
+    started = time.monotonic()
+    teams = asyncio.ensure_future(
+        world.post(activity, headers={"Authorization": f"Bearer {token}"})
+    )
+    await asyncio.sleep(0.1)  # the Teams request is waiting for the keys now
+
+    health = await world.client.get("/healthz")
+    answered_after = time.monotonic() - started
+
+    assert health.status == 200
+    assert not teams.done()
+    assert answered_after < 0.6  # not after the second of the keys' fetch
+    assert idp.fetched[:1] == ["/v1/.well-known/openidconfiguration"]
+    response = await teams
+    assert response.status in (200, 201), await response.text()
+    assert "join" in world.texts_to(AMY.chat)
+
+
+async def test_signing_keys_that_never_come_refuse_the_request_in_time(
+    world: TeamsWorld, idp: FakeIdentity
+) -> None:
+    """An identity provider that doesn't answer: the request is refused (401, which the Bot
+    Connector retries) once the fetch's time is up, instead of waiting for ever."""
+    fetch_keys_off_the_loop(timeout=0.2)
+    try:
+        idp.delay = 1.0
+        activity = world.activity(AMY, text="help")
+        token = idp.token(audience=APP_ID, service_url=activity["serviceUrl"])
+        started = time.monotonic()
+        response = await world.post(activity, headers={"Authorization": f"Bearer {token}"})
+        assert response.status == 401
+        assert time.monotonic() - started < 0.9
+        assert await nothing_ran(world)
+    finally:
+        fetch_keys_off_the_loop()
 
 
 BAD_CREDENTIALS = {

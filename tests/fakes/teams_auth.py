@@ -52,6 +52,7 @@ class FakeIdentity:
         self.key = _new_key()
         self.other_key = _new_key()  # for token(key="other"): a key the JWKS does not list
         self.fetched: list[str] = []  # paths requested, in order
+        self.delay = 0.0  # seconds before each answer (a slow login.botframework.com)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -63,6 +64,7 @@ class FakeIdentity:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 identity.fetched.append(self.path)
+                time.sleep(identity.delay)
                 if self.path == METADATA_PATH:
                     self._json(200, identity.metadata())
                 elif self.path == KEYS_PATH:
