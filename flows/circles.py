@@ -198,12 +198,15 @@ async def circle_command(event: Command, ctx: FlowContext) -> Say:
 async def _join(ctx: FlowContext, program: Program, me: Participant | None) -> Say:
     if me is None or not _eligible(ctx, me):
         return say("Mentor circles are for junior mentors taking part. Nothing changed.")
-    if ctx.now.day >= FORM_DAY:
+    period = period_of(ctx.now)
+    if ctx.now.day >= FORM_DAY or not await ctx.repos.circles.open_for_joining(
+        program.id,  # type: ignore[arg-type]
+        period,
+    ):
         return say(
             f"This month's circles have formed. Next month's invitation comes on the 1st; "
             f"join by the {FORM_DAY - 1}th."
         )
-    period = period_of(ctx.now)
     if not await ctx.repos.circles.join(program.id, period, me.id, ctx.now):  # type: ignore[arg-type]
         return say("You're already in this month's circle.")
     return say(

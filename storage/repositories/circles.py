@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from sqlmodel import col, select, update
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import CircleMember, CircleRound
@@ -28,7 +29,9 @@ class Circles:
 
     async def form_round(self, program_id: int, period: str, at: datetime) -> bool:
         """True for the one tick that forms this month's circles (even if no invitation
-        went out: people may have joined with the command)."""
+        went out: people may have joined with the command). It sees every join made
+        before it (see `open_for_joining`)."""
+        await self._lock_round(program_id, period)
         await self.start_round(program_id, period, at)
         result = await self._s.exec(  # type: ignore[call-overload]
             update(CircleRound)
@@ -40,6 +43,28 @@ class Circles:
             .values(formed_at=at)
         )
         return bool(result.rowcount)
+
+    async def open_for_joining(self, program_id: int, period: str) -> bool:
+        """Whether this month's circles are still to form, decided in turn with the tick
+        that forms them (`form_round` takes the same lock): the forming tick either waits
+        for this transaction, and then sees this join, or formed first, and then this is
+        False. SQLite's single writer orders them the same way without a lock."""
+        await self._lock_round(program_id, period)
+        formed = select(CircleRound.id).where(
+            col(CircleRound.program_id) == program_id,
+            col(CircleRound.period) == period,
+            col(CircleRound.formed_at).is_not(None),
+        )
+        return (await self._s.exec(formed)).first() is None
+
+    async def _lock_round(self, program_id: int, period: str) -> None:
+        """PostgreSQL: a lock on this month's round until the transaction ends. Advisory,
+        since the round's row may not exist yet (a join by command before any invitation)."""
+        if self._s.bind is None or self._s.bind.dialect.name != "postgresql":
+            return
+        name = f"upward:circles:{program_id}:{period}".encode()
+        key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+        await self._s.exec(select(func.pg_advisory_xact_lock(key)))
 
     async def join(self, program_id: int, period: str, participant_id: int, at: datetime) -> bool:
         """False if they had already joined this month's circle."""

@@ -7,9 +7,10 @@ Each test runs in its own schema (see tests/pg.py); the app reaches it through n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,9 +27,12 @@ from bot.events import Actor, Command
 from bot.messages import Message, Say, ShowForm, ToChannel, ToPair, ToPerson
 from bot.ports import Capabilities, Receipt
 from bot.settings import load_settings
+from flows import circles
+from flows.context import FlowContext
 from storage.models import AuditEntry, CheckIn, OutboxItem, Pair, ProcessedEvent
+from storage.repositories import Repositories
 from tests.conftest import ADMIN
-from tests.helpers import join, text_of
+from tests.helpers import join, matched, pilot, text_of
 from tests.pg import fresh_schema
 
 pytestmark = pytest.mark.postgres
@@ -206,3 +210,72 @@ async def test_two_replicas_dispatching_at_once_send_each_message_once(
             second_console, user, "Meet your mentoring partner"
         )
         assert len(intros) == 1, (user, intros)
+
+
+# --- mentor circles: a join and the tick that forms the circles, at the same moment -------
+
+
+@contextlib.asynccontextmanager
+async def circle_join_under_way(
+    app: App, user: str, now: datetime
+) -> AsyncIterator[tuple[Say, Callable[[], Awaitable[None]]]]:
+    """`user` says `circle` at `now` in a transaction left open: its answer, and its commit."""
+    async with app.db.session() as s:
+        ctx = FlowContext(Repositories(s, app.engine.cipher), now, app.engine.policy)
+        answer = await circles.circle_command(command(user, "circle", f"circle-{user}"), ctx)
+        yield answer, s.commit
+
+
+async def circles_pilot(session: ConsoleSession, app: App) -> None:
+    await pilot(session, app)
+    await matched(session, app)
+    await app.engine.tick()  # this month's invitations
+    assert "You're in" in text_of(await session.press("bob", "Join this month's circle"))
+
+
+def in_a_circle(console: ConsoleAdapter, user: str) -> bool:
+    return any(d.message.summary.startswith("Your mentor circle") for d in console.seen_by(user))
+
+
+async def test_the_forming_tick_waits_for_a_circle_join_under_way(
+    session: ConsoleSession, program: int, app: App, clock: FrozenClock, console: ConsoleAdapter
+) -> None:
+    await circles_pilot(session, app)
+    last_evening = clock.now() + timedelta(days=3, hours=14, minutes=59)  # the 7th, 23:59
+
+    async with circle_join_under_way(app, "ann", last_evening) as (answer, commit):
+        clock.advance(timedelta(days=4))  # the 8th: the next tick forms the circles
+        forming = asyncio.ensure_future(app.engine.run(circles.due))
+        await asyncio.sleep(0.5)
+        assert not forming.done()  # it waits for ann's join to end
+        await commit()
+    await forming
+    await app.engine.dispatch()
+
+    assert "You're in" in text_of([answer])
+    assert in_a_circle(console, "ann") and in_a_circle(console, "bob")
+
+
+async def test_a_circle_join_after_the_circles_formed_is_told_so(
+    session: ConsoleSession, program: int, app: App, clock: FrozenClock, console: ConsoleAdapter
+) -> None:
+    await circles_pilot(session, app)
+    last_evening = clock.now() + timedelta(days=3, hours=14, minutes=59)
+    clock.advance(timedelta(days=4))
+    async with app.db.session() as s:  # the forming tick, not committed yet
+        ctx = FlowContext(Repositories(s, app.engine.cipher), clock.now(), app.engine.policy)
+        await circles.due(ctx)
+        joining = asyncio.ensure_future(enter_and_answer(app, "ann", last_evening))
+        await asyncio.sleep(0.5)
+        assert not joining.done()  # it waits for the circles to be formed
+        await s.commit()
+
+    assert "have formed" in text_of([await joining])
+    await app.engine.dispatch()
+    assert not in_a_circle(console, "ann")
+
+
+async def enter_and_answer(app: App, user: str, now: datetime) -> Say:
+    async with circle_join_under_way(app, user, now) as (answer, commit):
+        await commit()
+    return answer
