@@ -52,7 +52,7 @@ async def dispatch_loop(
     """Run dispatcher passes as asked; the totals of what they did."""
     stop = stop or asyncio.Event()
     totals = DispatchTotals()
-    async with _stopping_on_signals(engine, stop, enabled=follow):
+    async with _stopping_on_signals(engine, stop, enabled=follow), _leaving(engine):
         await engine.dispatcher.ready()
         if ready_file is not None:
             await asyncio.to_thread(ready_file.write_text, "ready\n")
@@ -81,6 +81,15 @@ async def _until_next(engine: Engine, *, follow: bool, wait: float) -> float | N
     if follow:
         return min(seconds, IDLE_POLL)
     return seconds if seconds <= wait else None
+
+
+@contextlib.asynccontextmanager
+async def _leaving(engine: Engine) -> AsyncIterator[None]:
+    """However the passes end, this process no longer takes a share of the send rate."""
+    try:
+        yield
+    finally:
+        await engine.dispatcher.leave()
 
 
 @contextlib.asynccontextmanager

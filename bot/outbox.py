@@ -111,10 +111,21 @@ class Dispatcher:
         self._stopping = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), within)
-        if self._shared_at is not None:  # the others may have its share back at once
+        await self.leave()
+
+    async def leave(self) -> None:
+        """This dispatcher sends no more: the others may have its share of the rate back at
+        once. Best effort (on its way out a process may have lost the database): its row
+        stops counting `share_live` after it was last seen anyway."""
+        if self._shared_at is None:
+            return
+        try:
             async with self._db.session() as session:
                 await Senders(session).gone(self._id)
                 await session.commit()
+        except Exception as exc:
+            log.warning("could not remove this dispatcher from the senders: %s", type(exc).__name__)
+        self._shared_at = None
 
     async def next_due(self) -> datetime | None:
         """When the earliest waiting item this dispatcher could send may go (None: none)."""
@@ -183,8 +194,7 @@ class Dispatcher:
     async def _share_rate(self) -> None:
         """Note this dispatcher as sending (every `share_every` seconds while it sends), and
         tell each adapter that can pace itself how many dispatchers send on its platform
-        now, so that together they keep to the platform's overall rate. Wall-clock time:
-        the rows are compared across processes."""
+        now, so that together they keep to the platform's overall rate."""
         sharing = {
             platform: share
             for platform, adapter in self._adapters.items()
@@ -194,13 +204,17 @@ class Dispatcher:
         if not sharing or not due:
             return
         self._shared_at = time.monotonic()
-        now = datetime.now(UTC)
-        async with self._db.session() as session:
-            senders = Senders(session)
-            await senders.seen(self._id, self._adapters, now)
-            await senders.forget_before(now - SENDERS_KEPT)
-            counts = {p: await senders.sending(p, now - self._share_live) for p in sharing}
-            await session.commit()
+        try:
+            async with self._db.session() as session:
+                senders = Senders(session)
+                await senders.seen(self._id, self._adapters)
+                await senders.forget_older_than(SENDERS_KEPT)
+                counts = {p: await senders.sending(p, within=self._share_live) for p in sharing}
+                await session.commit()
+        except Exception as exc:
+            # The items just claimed must still go (or be given back): keep the last share.
+            log.warning("could not count the dispatchers sending: %s", type(exc).__name__)
+            return
         for platform, share in sharing.items():
             share(max(counts[platform], 1))
 

@@ -22,6 +22,7 @@ from storage.migrate import schema_status
 
 log = logging.getLogger(__name__)
 DISPATCH_SECONDS = 20
+STOP_WITHIN = 20.0  # seconds a graceful stop gives what is under way
 UPWARD = web.AppKey("upward", App)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 
@@ -100,13 +101,20 @@ async def _start_scheduler(web_app: web.Application) -> None:
 
 
 async def _stop(web_app: web.Application) -> None:
-    """SIGTERM (a deploy, a scale-down): no new ticks, no new claims; sends under way
-    finish and are recorded before the database closes."""
+    """SIGTERM (a deploy, a scale-down): no new ticks, no new claims, no new events; sends
+    under way finish and are recorded, and joins already acked are stored, before the
+    database closes."""
     web_app[SCHEDULER].shutdown(wait=False)
-    await web_app[UPWARD].engine.dispatcher.drain()
-    if web_app[UPWARD].slack is not None:
-        await web_app[UPWARD].slack.stop()
-    await web_app[UPWARD].close()
+    app = web_app[UPWARD]
+    try:
+        # At the same time, within one budget (orchestrators allow 30 s by default): sends
+        # under way, and the joins already acked (Slack stops taking events first).
+        draining = [app.engine.dispatcher.drain(within=STOP_WITHIN)]
+        if app.slack is not None:
+            draining.append(app.slack.stop(within=STOP_WITHIN))
+        await asyncio.gather(*draining)
+    finally:
+        await app.close()
 
 
 def hold_sqlite_lock(database: Path) -> IO[str]:

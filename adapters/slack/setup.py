@@ -23,8 +23,7 @@ from bot.ports import EventHandler
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-# On SIGTERM, how long the forms already acked may take to be stored before the process
-# goes on stopping (orchestrators allow 30 s by default).
+# On SIGTERM, how long the forms already acked may take to be stored, by default.
 AFTER_ACK_WAIT = 20.0
 
 

@@ -1,52 +1,61 @@
-"""Bot Framework signing keys fetched off the event loop.
+"""Bot Framework signing keys fetched without blocking the event loop, and with a time limit.
 
 botbuilder checks an inbound token against the Bot Framework's published signing keys and
-refreshes them (once a day, and at most hourly when a token names a key it doesn't know)
-inside its async check, with blocking `requests.get` calls that have no timeout. In
-`upward serve` that would stall every request of the process, Slack acks included, for as
-long as login.botframework.com takes to answer, or for good if it never does. Here the same
-refresh runs in a worker thread, and a request waits for it at most `FETCH_TIMEOUT` seconds
-(its token is then refused with a 401, which the Bot Connector retries).
+refreshes them once a day inside its async check, with blocking `requests.get` calls that
+have no timeout. In `upward serve` that would stall every request of the process, Slack
+acks included, for as long as login.botframework.com takes to answer, or for good if it
+never does. Here the refresh fetches the same two documents with aiohttp instead, within
+`FETCH_TIMEOUT` seconds: a request whose token can't be checked in that time is refused
+(401, which the Bot Connector retries), and the next one fetches again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any
 
+import aiohttp
 from botframework.connector.auth import jwt_token_extractor
 
 FETCH_TIMEOUT = 10.0  # seconds
 
-Refresh = Callable[[Any], Coroutine[Any, Any, None]]
-
 
 def fetch_keys_off_the_loop(timeout: float = FETCH_TIMEOUT) -> None:
-    """Make botbuilder's signing-key refresh run in a worker thread (once per process)."""
-    metadata = jwt_token_extractor._OpenIdMetadata
-    blocking: Refresh = getattr(metadata, "_blocking_refresh", metadata._refresh)
+    """Replace botbuilder's signing-key refresh with a non-blocking one (idempotent)."""
 
     async def refresh(self: Any) -> None:
-        # botbuilder's own coroutine, run to the end on a loop of a worker thread: it awaits
-        # nothing, so it only ever blocks that thread. One fetch at a time per document:
-        # requests arriving meanwhile wait for it rather than each holding a thread.
-        running: asyncio.Future[None] | None = getattr(self, "_upward_fetch", None)
+        # One fetch at a time per document: requests arriving meanwhile wait for it. It
+        # always ends within `timeout`, so a provider that never answers can't hold it.
+        running: asyncio.Task[None] | None = getattr(self, "_upward_fetch", None)
         if (
             running is None
             or running.done()
             or running.get_loop() is not asyncio.get_running_loop()
         ):
-            running = asyncio.ensure_future(asyncio.to_thread(asyncio.run, blocking(self)))
+            running = asyncio.ensure_future(_fetch(self, timeout))
             running.add_done_callback(_retrieved)
             self._upward_fetch = running
-        await asyncio.wait_for(asyncio.shield(running), timeout)
+        await asyncio.shield(running)
 
-    metadata._blocking_refresh = blocking  # type: ignore[attr-defined]
-    metadata._refresh = refresh  # type: ignore[method-assign]
+    jwt_token_extractor._OpenIdMetadata._refresh = refresh  # type: ignore[method-assign]
 
 
-def _retrieved(fetch: asyncio.Future[None]) -> None:
+async def _fetch(metadata: Any, seconds: float) -> None:
+    """What botbuilder's refresh does: the OpenID document, then the keys it points to.
+    The keys are in place before `last_updated` says they are fresh."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=seconds)) as http:
+        async with http.get(metadata.url) as response:
+            response.raise_for_status()
+            keys_url = (await response.json(content_type=None))["jwks_uri"]
+        async with http.get(keys_url) as response:
+            response.raise_for_status()
+            keys = (await response.json(content_type=None))["keys"]
+    metadata.keys = keys
+    metadata.last_updated = datetime.now()  # noqa: DTZ005 (naive local time, as botbuilder compares it)
+
+
+def _retrieved(fetch: asyncio.Task[None]) -> None:
     """Mark the outcome as seen: a fetch that fails after every request stopped waiting
     for it is not an error of its own (the next request fetches again)."""
     if not fetch.cancelled():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlmodel import select
 
 from bot.app import App, build_app
 from bot.events import Actor
@@ -19,6 +20,7 @@ from bot.messages import Message, Text, ToPerson
 from bot.settings import load_settings
 from flows.context import FlowContext
 from storage.migrate import upgrade_async
+from storage.models import Sender
 from tests.e2e.slack_world import until
 from tests.fakes.slack_api import FakeSlack
 
@@ -54,6 +56,10 @@ class Outside:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
+
+    async def senders(self) -> list[Sender]:
+        async with self.app.db.session() as session:
+            return list((await session.exec(select(Sender))).all())
 
     async def counts(self) -> dict[str, int]:
         return await self.app.engine.run(lambda ctx: ctx.repos.outbox.counts())
@@ -99,6 +105,7 @@ async def test_until_empty_waits_out_a_retry_after_instead_of_leaving_messages_h
 
     assert "Sent 3" in output
     assert await outside.counts() == {"sent": 3}
+    assert await outside.senders() == []  # it took a share of the rate, and gave it back
     assert {m["channel"] for m in outside.slack.messages} == {
         outside.slack.dm_id(user) for user in PEOPLE
     }

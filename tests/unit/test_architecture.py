@@ -67,20 +67,46 @@ def test_the_vocabulary_imports_only_stdlib_and_pydantic() -> None:
 
 NEVER_DELETED = {"Pair", "Participant"}  # pairprompt refers to them without foreign keys
 RAW_DELETE = re.compile(r"delete\s+from\s+\"?(pair|participant)\b", re.IGNORECASE)
+# A variable that holds one: `pair`, `old_pair`, `participant`, `mentor`, `me.participant` …
+A_PAIR_OR_PARTICIPANT = re.compile(r"(^|_)(pair|participant|member|mentor|mentee|me)$")
+
+
+def _deletes_one(node: ast.Call) -> bool:
+    """`delete(Pair)` / `sa.delete(Participant)` (a bulk delete of the table), or
+    `session.delete(pair)` (an ORM delete of one that looks like a pair or a participant)."""
+    name = getattr(node.func, "id", getattr(node.func, "attr", None))
+    if name != "delete" or len(node.args) != 1:
+        return False
+    arg = node.args[0]
+    named = getattr(arg, "id", getattr(arg, "attr", ""))
+    if named[:1].isupper():  # a table: only the two that must stay
+        return named in NEVER_DELETED
+    return bool(A_PAIR_OR_PARTICIPANT.search(named))
 
 
 def test_pairs_and_participants_are_never_deleted() -> None:
     """Erasure keeps a tombstone; migration 0012 relies on no row of either going."""
     deletes = []
-    for folder in ("storage", "flows", "bot"):
+    for folder in ("storage", "flows", "bot", "adapters"):
         for path in sorted((REPO / folder).rglob("*.py")):
             source = path.read_text()
-            for node in ast.walk(ast.parse(source)):
-                if (
-                    isinstance(node, ast.Call)
-                    and getattr(node.func, "id", getattr(node.func, "attr", None)) == "delete"
-                    and any(getattr(arg, "id", None) in NEVER_DELETED for arg in node.args)
-                ):
-                    deletes.append(f"{path.relative_to(REPO)}:{node.lineno}")
-            deletes += [f"{path.relative_to(REPO)}: {m[0]}" for m in RAW_DELETE.finditer(source)]
+            where = path.relative_to(REPO)
+            calls = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call)]
+            deletes += [f"{where}:{call.lineno}" for call in calls if _deletes_one(call)]
+            deletes += [f"{where}: {m[0]}" for m in RAW_DELETE.finditer(source)]
     assert deletes == []
+
+
+def test_the_guard_above_sees_each_kind_of_delete() -> None:
+    for code in (
+        "delete(Pair)",
+        "sa.delete(Participant)",
+        "await s.delete(pair)",
+        "s.delete(me.participant)",
+    ):
+        [call] = [n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and n.args]
+        assert _deletes_one(call), code
+    for code in ("s.delete(person)", "delete(PairAgreement)", "delete(CircleMember)"):
+        [call] = [n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and n.args]
+        assert not _deletes_one(call), code
+    assert RAW_DELETE.search('DELETE FROM "participant" WHERE id = 1')

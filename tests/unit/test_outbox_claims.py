@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot.errors import TransientDeliveryError
@@ -23,6 +24,7 @@ from bot.ports import Receipt
 from storage.db import Database
 from storage.models import OutboxItem
 from storage.repositories.outbox import Outbox
+from storage.repositories.senders import Senders
 from tests.conftest import ADMIN
 from tests.helpers import text_of
 from tests.pg import fresh_schema
@@ -458,3 +460,24 @@ async def test_replicas_on_postgres_share_the_overall_rate() -> None:
         finally:
             for db in replicas:
                 await db.dispose()
+
+
+async def test_when_the_senders_cannot_be_counted_the_claimed_items_still_go(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def unavailable(*_: object, **__: object) -> None:
+        raise OperationalError("UPDATE sender", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(Senders, "seen", unavailable)
+    monkeypatch.setattr(Senders, "gone", unavailable)
+    adapter = SharingAdapter()
+    for n in range(3):
+        await queue(db, f"p:{n}", person(n))
+    dispatcher = Dispatcher(db, {"console": adapter}, share_every=0)
+
+    report = await dispatcher.run_once(MONDAY_9_UTC)
+    await dispatcher.drain()  # and a stop that can't remove its row still stops
+
+    assert report.sent == 3 and adapter.shares == []  # the pacer keeps its last share
+    assert {i.status for i in await all_items(db)} == {"sent"}
+    assert "could not count the dispatchers sending: OperationalError" in caplog.text

@@ -4,7 +4,7 @@ A tick records a prompt for every active pair (100,000 rows at a time in a large
 and PostgreSQL checks each foreign key with a trigger per row: the two checks cost it about
 as much as the insert itself. Nothing can leave a row dangling: a row is written for a pair
 the same transaction has just read, and pairs and participants are never deleted (erasure
-keeps the participant's row as a tombstone). `tests/unit/test_schema.py` checks that no
+keeps the participant's row as a tombstone). `tests/unit/test_architecture.py` checks that no
 code path deletes either.
 
 Revision ID: 0012
