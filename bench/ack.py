@@ -20,7 +20,8 @@ What it measures
     with aiohttp's AppRunner/TCPSite (access log off, warnings and errors to a log file):
 
     * upward: ``bot.server.build_web_app(build_app(settings))``, with the scheduler and
-      dispatcher running as in ``upward serve``, on a SQLite file in a temp dir migrated with
+      dispatcher running as in ``upward serve``, on a SQLite file in a temp dir (with
+      ``--postgres URL``, a fresh PostgreSQL schema there) migrated with
       alembic, the sample program loaded (``SAMPLE_PROGRAM``, ``read_program_file``,
       ``save_program``), --participants people joined, matched and introduced, so
       ``status`` finds a program, a partner, the next prompt and goals;
@@ -41,6 +42,7 @@ Targets
 Reproduce
     .venv/bin/python bench/ack.py                       # 50 req/s, 20 s per kind and app
     .venv/bin/python bench/ack.py --rate 100 --seconds 5 --participants 200
+    .venv/bin/python bench/ack.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
     Needs nothing outside the venv; ~4 x --seconds plus ~15 s of set-up.
 """
 
@@ -165,7 +167,21 @@ async def serve(web_app: web.Application, **facts: Any) -> None:
     announce(cpu_seconds=cpu)
 
 
-async def run_upward(api_url: str, participants: int) -> None:
+async def run_upward(api_url: str, participants: int, postgres: str | None) -> None:
+    if postgres is None:
+        with tempfile.TemporaryDirectory(prefix="upward-ack-") as folder:
+            await serve_upward(
+                f"sqlite+aiosqlite:///{Path(folder) / 'upward.db'}", api_url, participants
+            )
+        return
+    _import_tests()
+    from tests.pg import fresh_schema
+
+    async with fresh_schema(postgres) as pg:
+        await serve_upward(pg.url, api_url, participants)
+
+
+async def serve_upward(url: str, api_url: str, participants: int) -> None:
     from cryptography.fernet import Fernet
 
     from adapters.slack.render import render_modal
@@ -178,45 +194,43 @@ async def run_upward(api_url: str, participants: int) -> None:
     from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
     from storage.migrate import upgrade_async
 
-    with tempfile.TemporaryDirectory(prefix="upward-ack-") as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'upward.db'}"
-        await upgrade_async(url)
-        settings = load_settings(
-            database_url=url,
-            encryption_keys=[Fernet.generate_key().decode()],
-            slack_bot_token=TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=api_url,
-            slack_admin_channel=ADMIN_CHANNEL,
-            slack_admin_users=[ADMIN],
-            slack_pacing_seconds=0,
-        )
-        app = build_app(settings)
+    await upgrade_async(url)
+    settings = load_settings(
+        database_url=url,
+        encryption_keys=[Fernet.generate_key().decode()],
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=api_url,
+        slack_admin_channel=ADMIN_CHANNEL,
+        slack_admin_users=[ADMIN],
+        slack_pacing_seconds=0,
+    )
+    app = build_app(settings)
 
-        async def load(ctx: FlowContext) -> tuple[int, dict[str, Any]]:
-            program, _ = await save_program(ctx, read_program_file(SAMPLE_PROGRAM))
-            return program.id, render_modal(join_form(program, ZONES[0]))  # type: ignore[return-value]
+    async def load(ctx: FlowContext) -> tuple[int, dict[str, Any]]:
+        program, _ = await save_program(ctx, read_program_file(SAMPLE_PROGRAM))
+        return program.id, render_modal(join_form(program, ZONES[0]))  # type: ignore[return-value]
 
-        program_id, modal = await app.engine.run(load)
-        for i in range(participants):
-            answers = join_answers(i)
-            values = {k: v for k, v in answers.items() if v not in ("", [])}
-            await app.engine.handle(
-                FormSubmission(
-                    actor=Actor(platform="slack", tenant=TEAM, user_id=joined_user(i)),
-                    display_name=f"Person J{i}",
-                    form_id="join",
-                    values=values,
-                    state={"program_id": str(program_id)},
-                )
+    program_id, modal = await app.engine.run(load)
+    for i in range(participants):
+        answers = join_answers(i)
+        values = {k: v for k, v in answers.items() if v not in ("", [])}
+        await app.engine.handle(
+            FormSubmission(
+                actor=Actor(platform="slack", tenant=TEAM, user_id=joined_user(i)),
+                display_name=f"Person J{i}",
+                form_id="join",
+                values=values,
+                state={"program_id": str(program_id)},
             )
-        admin = Actor(platform="slack", tenant=TEAM, user_id=ADMIN)
-        outcome = []
-        for args in (("match", "1"), ("match", "approve")):
-            replies = await app.engine.handle(Command(actor=admin, name="admin", args=args))
-            outcome.append(replies[0].message.summary)  # type: ignore[union-attr]
-        sent = (await app.engine.dispatch()).sent  # the introductions, before measuring
-        await serve(build_web_app(app), modal=modal, setup=outcome, introductions_sent=sent)
+        )
+    admin = Actor(platform="slack", tenant=TEAM, user_id=ADMIN)
+    outcome = []
+    for args in (("match", "1"), ("match", "approve")):
+        replies = await app.engine.handle(Command(actor=admin, name="admin", args=args))
+        outcome.append(replies[0].message.summary)  # type: ignore[union-attr]
+    sent = (await app.engine.dispatch()).sent  # the introductions, before measuring
+    await serve(build_web_app(app), modal=modal, setup=outcome, introductions_sent=sent)
 
 
 async def run_bare(api_url: str) -> None:
@@ -505,7 +519,8 @@ async def client(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         upward = Child.start(
             "upward",
-            ["upward", "--api-url", api, "--participants", str(args.participants)],
+            ["upward", "--api-url", api, "--participants", str(args.participants)]
+            + (["--postgres", args.postgres] if args.postgres else []),
             logs,
         )
         print(
@@ -551,6 +566,9 @@ def main() -> None:
     parser.add_argument(
         "--participants", type=int, default=40, help="people joined and paired before the run"
     )
+    parser.add_argument(
+        "--postgres", help="upward serve on a fresh schema here (postgresql+asyncpg://)"
+    )
     parser.add_argument("--role", help=argparse.SUPPRESS)  # child processes
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--users", type=int, default=0, help=argparse.SUPPRESS)
@@ -562,7 +580,7 @@ def main() -> None:
     if args.role == "fake":
         asyncio.run(run_fake(args.users, args.participants))
     elif args.role == "upward":
-        asyncio.run(run_upward(args.api_url, args.participants))
+        asyncio.run(run_upward(args.api_url, args.participants, args.postgres))
     elif args.role == "bare":
         asyncio.run(run_bare(args.api_url))
     else:

@@ -7,8 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
+
+from sqlalchemy import text
 
 from bot.clock import Clock
 from bot.events import Actor, ButtonAction, Command, FirstContact, FormSubmission
@@ -24,6 +26,11 @@ from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A form accepted this long ago and still not stored was left by a process that died (its
+# own would have stored it within seconds, or minutes under a burst): a tick stores it, a
+# few at a time.
+RECOVER_AFTER = timedelta(minutes=2)
+RECOVER_BATCH = 50
 
 Reply = Say | ShowForm | FormErrors
 DueJob = Callable[[FlowContext], Awaitable[int]]
@@ -62,10 +69,16 @@ class Engine:
         self, event: Command | ButtonAction | FormSubmission | FirstContact
     ) -> list[Reply]:
         """Answer a person's own action. Nothing is stored unless the whole handler succeeds."""
+        return await self._handle(event, accepted=False)
+
+    async def _handle(
+        self, event: Command | ButtonAction | FormSubmission | FirstContact, *, accepted: bool
+    ) -> list[Reply]:
+        """`handle`; for a form already `accepted`, its kept answers go with the outcome."""
         now = self.clock.now()
+        key = _event_key(event)
         async with self.db.session() as session:
             ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
-            key = f"{event.actor.platform}:{event.event_id}" if event.event_id else None
             if key and await ctx.repos.events.seen(key):
                 return []  # a platform retry or a replay: handled already
             try:
@@ -74,6 +87,8 @@ class Engine:
                 await session.rollback()
                 error_id = log_error(log, f"handling {_describe(event)}", exc)
                 await self._audit_error(event, now)
+                if accepted and key:  # its author is told nothing was changed
+                    await self._done_with(key)
                 return [copy.something_went_wrong(error_id)]
             # Remembered only once handled: a form sent back with field errors can be fixed
             # and resubmitted; a concurrent duplicate loses the race and changes nothing.
@@ -81,6 +96,8 @@ class Engine:
             if key and handled and not await ctx.repos.events.first_time(key, now):
                 await session.rollback()
                 return []
+            if accepted and key:
+                await ctx.repos.accepted_forms.done(key)  # in the same commit as the form
             await session.commit()
         return replies
 
@@ -105,16 +122,67 @@ class Engine:
                 answer = await route.check(routed, ctx)
             except Exception:  # handled, and logged, by `handle_acked` after the ack
                 return []
-        return [] if answer is None else _as_list(answer)
+        if answer is None:
+            await self._keep_until_stored(event)
+            return []
+        return _as_list(answer)
+
+    async def _keep_until_stored(self, event: FormSubmission) -> None:
+        """The form is about to be accepted: keep its answers (sealed) until `handle_acked`
+        stores them, so that a process that dies in between doesn't lose them (`recover`
+        takes them up). The commit doesn't wait for the disk: it guards against this
+        process dying, not the database. Best effort: if it fails, the form is still stored
+        after the ack. Not on SQLite: its one writer would make the ack wait for whatever
+        the process is writing (seconds, under a burst of joins); one SQLite process
+        stores what it acked when it stops gracefully (see docs/deployment.md)."""
+        key = _event_key(event)
+        if key is None or self.db.is_sqlite:
+            return
+        try:
+            async with self.db.session() as session:
+                await session.exec(text("SET LOCAL synchronous_commit TO OFF"))  # type: ignore[call-overload]
+                forms = Repositories(session, self.cipher).accepted_forms
+                await forms.add(key, event.model_dump_json(), self.clock.now())
+                await session.commit()
+        except Exception as exc:
+            log.warning("an accepted form could not be kept until stored: %s", type(exc).__name__)
+
+    async def _done_with(self, key: str) -> None:
+        try:
+            async with self.db.session() as session:
+                await Repositories(session, self.cipher).accepted_forms.done(key)
+                await session.commit()
+        except Exception as exc:
+            log.warning("an accepted form could not be let go: %s", type(exc).__name__)
 
     async def handle_acked(self, event: FormSubmission) -> list[Reply]:
         """`handle` for a form the platform has already accepted: field errors found only
         now (something changed since `check`) are told as a message, the form being gone."""
-        replies = await self.handle(event)
+        replies = await self._handle(event, accepted=True)
         return [
             copy.form_not_saved(reply.errors) if isinstance(reply, FormErrors) else reply
             for reply in replies
         ]
+
+    async def recover(self, now: datetime) -> int:
+        """Store the forms accepted more than RECOVER_AFTER before `now` and still not
+        stored (the process that acked them died), answering their authors through the
+        outbox; how many. Exactly once, whichever replica runs it, even beside the process
+        that acked them: a form's event id is recorded in the same commit as the form."""
+        async with self.db.read_session() as session:
+            waiting = await Repositories(session, self.cipher).accepted_forms.waiting_since(
+                now - RECOVER_AFTER, RECOVER_BATCH
+            )
+        for key, answers in waiting:
+            event = FormSubmission.model_validate_json(answers)
+            replies = await self.handle_acked(event)
+            await self._done_with(key)  # also when it had been stored after all
+            for n, reply in enumerate(replies):
+                if isinstance(reply, Say):
+                    await self.send_later(event.actor, reply.message, key=f"reply:{key}:{n}")
+        if waiting:
+            log.warning("%d accepted form(s) stored after a process died", len(waiting))
+        return len(waiting)
 
     async def send_later(self, actor: Actor, message: Message, *, key: str) -> bool:
         """A reply the platform would not take straight back (e.g. a DM that failed): queued
@@ -178,6 +246,7 @@ class Engine:
     async def tick(self, now: datetime | None = None) -> TickReport:
         """Ask every flow what is due at `now`, queue it, then send what may go out now."""
         now = now or self.clock.now()
+        await self.recover(now)
         queued: dict[str, int] = {}
         for name, job in self._due_jobs:
             with _bulk_work():
@@ -223,6 +292,12 @@ def _bulk_work() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _event_key(event: object) -> str | None:
+    """An inbound event's id as de-duplicated: `platform:event id`."""
+    event_id = getattr(event, "event_id", None)
+    return f"{event.actor.platform}:{event_id}" if event_id else None  # type: ignore[attr-defined]
 
 
 def _as_list(replies: Reply | list[Reply]) -> list[Reply]:

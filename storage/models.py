@@ -274,6 +274,16 @@ class AuditEntry(SQLModel, table=True):
     outcome: str = Field(max_length=20)  # ok | refused | invalid | error
 
 
+class AcceptedForm(SQLModel, table=True):
+    """A form the platform was told is accepted (acked) and that is not stored yet: kept
+    so that a process dying before it stores the form doesn't lose it (`bot.engine`).
+    The answers are sealed at rest: they may name people the author won't be matched with."""
+
+    key: str = Field(primary_key=True, max_length=240)  # platform:event id
+    answers_enc: str = Field(sa_column=Column(Text, nullable=False))
+    accepted_at: datetime = _ts(nullable=False, index=True)
+
+
 class Sender(SQLModel, table=True):
     """A dispatcher that is sending now, seen at `seen_at`: the replicas sending at once
     split each platform's overall rate between them (see `bot.outbox`)."""

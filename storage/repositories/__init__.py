@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import Cipher
+from storage.repositories.accepted import AcceptedForms
 from storage.repositories.activity import CheckIns, Goals, PairPrompts, Reviews
 from storage.repositories.agreements import Agreements
 from storage.repositories.audit import Audit
@@ -56,6 +57,7 @@ class Repositories:
         self.circles = Circles(s)
         self.agreements = Agreements(s, self.cipher)
         self.senders = Senders(s)
+        self.accepted_forms = AcceptedForms(s, self.cipher)
 
     @property
     def writes_in_background(self) -> bool:

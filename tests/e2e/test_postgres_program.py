@@ -23,16 +23,24 @@ from adapters.console.harness import ConsoleSession
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.commands import parse_command_text
-from bot.events import Actor, Command
+from bot.events import Actor, Command, FormSubmission
 from bot.messages import Message, Say, ShowForm, ToChannel, ToPair, ToPerson
 from bot.ports import Capabilities, Receipt
 from bot.settings import load_settings
 from flows import circles
 from flows.context import FlowContext
-from storage.models import AuditEntry, CheckIn, OutboxItem, Pair, ProcessedEvent
+from storage.models import (
+    AcceptedForm,
+    AuditEntry,
+    CheckIn,
+    OutboxItem,
+    Pair,
+    Participant,
+    ProcessedEvent,
+)
 from storage.repositories import Repositories
 from tests.conftest import ADMIN
-from tests.helpers import join, matched, pilot, text_of
+from tests.helpers import JOIN_DEFAULTS, join, matched, pilot, text_of
 from tests.pg import fresh_schema
 
 pytestmark = pytest.mark.postgres
@@ -279,3 +287,72 @@ async def enter_and_answer(app: App, user: str, now: datetime) -> Say:
     async with circle_join_under_way(app, user, now) as (answer, commit):
         await commit()
     return answer
+
+
+# --- a join acked, then the process dies before storing it ---------------------------------
+
+
+async def acked_join(session: ConsoleSession, app: App, user: str, **answers: Any) -> Any:
+    """What the Slack edge does up to the ack: the form, its read-only check (which keeps
+    the answers on PostgreSQL), and nothing more, as if the process died right there."""
+    await session.say(user, "/mentoring join")
+    form = session.open_forms[user]
+    event = FormSubmission(
+        actor=session.actor(user),
+        display_name=user.capitalize(),
+        form_id=form.form_id,
+        values={**JOIN_DEFAULTS, **answers},
+        state=form.state,
+        event_id=f"view:V{user}",
+    )
+    assert app.engine.acks_first(event)
+    assert await app.engine.check(event) == []  # accepted: the platform is told so
+    return event
+
+
+async def test_a_join_acked_by_a_process_that_died_is_stored_by_a_later_tick(
+    session: ConsoleSession, program: int, app: App, clock: FrozenClock, console: ConsoleAdapter
+) -> None:
+    await acked_join(session, app, "amara")
+    async with app.db.session() as s:
+        [kept] = (await s.exec(select(AcceptedForm))).all()
+    assert '"ai_tools"' not in kept.answers_enc  # sealed at rest
+    assert await count(app, Participant) == 0
+
+    await app.engine.tick()  # moments later: its own process may still be storing it
+    assert await count(app, Participant) == 0
+    clock.advance(timedelta(minutes=3))
+    await app.engine.tick()
+    await app.engine.tick()
+
+    [amara] = await app.engine.run(lambda ctx: ctx.repos.participants.in_program(program))
+    assert amara.user_id == "amara" and amara.status == "active"
+    assert await count(app, AcceptedForm) == 0
+    assert len(seen(console, "amara", "Welcome to")) == 1  # told once, through the outbox
+
+
+async def test_the_process_that_acked_a_join_and_the_recovery_store_it_once(
+    session: ConsoleSession, program: int, app: App, clock: FrozenClock, console: ConsoleAdapter
+) -> None:
+    event = await acked_join(session, app, "amara")
+    clock.advance(timedelta(minutes=3))  # a slow process, and a tick that thinks it died
+
+    late, _ = await asyncio.gather(app.engine.handle_acked(event), app.engine.tick())
+
+    assert await count(app, Participant) == 1
+    assert await count(app, AcceptedForm) == 0
+    welcomes = [r for r in late if "Welcome to" in text_of([r])]
+    await app.engine.dispatch()
+    assert len(welcomes) + len(seen(console, "amara", "Welcome to")) == 1
+
+
+async def test_a_join_stored_as_usual_leaves_nothing_to_recover(
+    session: ConsoleSession, program: int, app: App
+) -> None:
+    event = await acked_join(session, app, "amara")
+    assert await count(app, AcceptedForm) == 1
+
+    replies = await app.engine.handle_acked(event)
+
+    assert "Welcome to" in text_of(replies)
+    assert await count(app, AcceptedForm) == 0
