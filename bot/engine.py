@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -31,6 +32,7 @@ T = TypeVar("T")
 # few at a time.
 RECOVER_AFTER = timedelta(minutes=2)
 RECOVER_BATCH = 50
+KEEP_WITHIN = 1.0  # seconds the record made before a form's ack may take
 
 Reply = Say | ShowForm | FormErrors
 DueJob = Callable[[FlowContext], Awaitable[int]]
@@ -81,6 +83,10 @@ class Engine:
             ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
             if key and await ctx.repos.events.seen(key):
                 return []  # a platform retry or a replay: handled already
+            # An accepted form is claimed first: of two handlers at once (the process that
+            # acked it and a recovery) the second waits for the first, then does nothing.
+            if accepted and key and not await ctx.repos.events.first_time(key, now):
+                return []
             try:
                 replies = await self._route(event, ctx)
             except Exception as exc:
@@ -93,7 +99,7 @@ class Engine:
             # Remembered only once handled: a form sent back with field errors can be fixed
             # and resubmitted; a concurrent duplicate loses the race and changes nothing.
             handled = not any(isinstance(r, FormErrors) for r in replies)
-            if key and handled and not await ctx.repos.events.first_time(key, now):
+            if key and handled and not accepted and not await ctx.repos.events.first_time(key, now):
                 await session.rollback()
                 return []
             if accepted and key:
@@ -138,14 +144,17 @@ class Engine:
         key = _event_key(event)
         if key is None or self.db.is_sqlite:
             return
-        try:
-            async with self.db.session() as session:
-                await session.exec(text("SET LOCAL synchronous_commit TO OFF"))  # type: ignore[call-overload]
-                forms = Repositories(session, self.cipher).accepted_forms
-                await forms.add(key, event.model_dump_json(), self.clock.now())
-                await session.commit()
+        try:  # within a second: the platform's answer must not wait on a busy database
+            await asyncio.wait_for(self._keep(key, event), KEEP_WITHIN)
         except Exception as exc:
             log.warning("an accepted form could not be kept until stored: %s", type(exc).__name__)
+
+    async def _keep(self, key: str, event: FormSubmission) -> None:
+        async with self.db.session() as session:
+            await session.exec(text("SET LOCAL synchronous_commit TO OFF"))  # type: ignore[call-overload]
+            forms = Repositories(session, self.cipher).accepted_forms
+            await forms.add(key, event.model_dump_json(), self.clock.now())
+            await session.commit()
 
     async def _done_with(self, key: str) -> None:
         try:
@@ -170,11 +179,15 @@ class Engine:
         outbox; how many. Exactly once, whichever replica runs it, even beside the process
         that acked them: a form's event id is recorded in the same commit as the form."""
         async with self.db.read_session() as session:
-            waiting = await Repositories(session, self.cipher).accepted_forms.waiting_since(
-                now - RECOVER_AFTER, RECOVER_BATCH
-            )
-        for key, answers in waiting:
-            event = FormSubmission.model_validate_json(answers)
+            forms = Repositories(session, self.cipher).accepted_forms
+            waiting = await forms.waiting_since(now - RECOVER_AFTER, RECOVER_BATCH)
+        for key, sealed in waiting:
+            try:
+                event = FormSubmission.model_validate_json(forms.answers(key, sealed))
+            except Exception as exc:  # no key opens it, or it no longer reads as a form
+                log_error(log, "an accepted form that can't be read was dropped", exc)
+                await self._done_with(key)
+                continue
             replies = await self.handle_acked(event)
             await self._done_with(key)  # also when it had been stored after all
             for n, reply in enumerate(replies):
@@ -246,7 +259,10 @@ class Engine:
     async def tick(self, now: datetime | None = None) -> TickReport:
         """Ask every flow what is due at `now`, queue it, then send what may go out now."""
         now = now or self.clock.now()
-        await self.recover(now)
+        try:
+            await self.recover(now)
+        except Exception as exc:  # it must not stop the tick's jobs, nor the sending
+            log_error(log, "recovering accepted forms", exc)
         queued: dict[str, int] = {}
         for name, job in self._due_jobs:
             with _bulk_work():

@@ -164,6 +164,7 @@ async def confirm_forget(event: ButtonAction, ctx: FlowContext) -> Say:
         await ctx.repos.erasure.participant(me, tombstone=f"erased-{secrets.token_hex(8)}")
     await ctx.repos.outbox.cancel_pending_for(actor.key)
     await ctx.repos.erasure.person(actor.platform, actor.tenant, actor.user_id)
+    await ctx.repos.accepted_forms.forget_person(actor.platform, actor.tenant, actor.user_id)
     return say(
         "Done: what Upward stored about you has been erased. "
         "`/mentoring join` starts afresh if you ever want to come back."

@@ -9,9 +9,26 @@ from sqlmodel import col, select, update
 
 from storage.crypto import Cipher, DecryptionError
 from storage.db import Database
-from storage.models import CheckIn, Participant, Review
+from storage.models import (
+    AcceptedForm,
+    CheckIn,
+    Concern,
+    PairAgreement,
+    Participant,
+    Review,
+    ThankYou,
+)
 
-SECRETS = ((CheckIn, "note_enc"), (Review, "changed_enc"), (Participant, "exclusions_enc"))
+# Every sealed column (`*_enc`); `tests/unit/test_crypto.py` checks none is missing.
+SECRETS = (
+    (CheckIn, "note_enc"),
+    (Review, "changed_enc"),
+    (Participant, "exclusions_enc"),
+    (Concern, "text_enc"),
+    (ThankYou, "text_enc"),
+    (PairAgreement, "answers_enc"),
+    (AcceptedForm, "answers_enc"),
+)
 
 
 @dataclass
@@ -27,17 +44,15 @@ async def rotate_all(db: Database, cipher: Cipher, *, batch: int = 200) -> Rotat
     report = RotationReport()
     for model, name in SECRETS:
         column = getattr(model, name)
-        last_id = 0
+        [key] = model.__table__.primary_key.columns  # type: ignore[attr-defined]
+        last: object = None
         while True:
             async with db.session() as session:
-                query = (
-                    select(model.id, column)  # type: ignore[call-overload]
-                    .where(col(model.id) > last_id, col(column).is_not(None))
-                    .order_by(col(model.id))
-                    .limit(batch)
-                )
-                rows = list((await session.exec(query)).all())
-                for row_id, token in rows:
+                query = select(key, column).where(col(column).is_not(None))  # type: ignore[call-overload]
+                if last is not None:
+                    query = query.where(key > last)
+                rows = list((await session.exec(query.order_by(key).limit(batch))).all())
+                for row_key, token in rows:
                     try:
                         fresh = cipher.rotate(token)
                     except DecryptionError:
@@ -45,7 +60,7 @@ async def rotate_all(db: Database, cipher: Cipher, *, batch: int = 200) -> Rotat
                         continue
                     result = await session.exec(
                         update(model)
-                        .where(col(model.id) == row_id, col(column) == token)
+                        .where(key == row_key, col(column) == token)
                         .values({column: fresh})
                     )
                     if result.rowcount:
@@ -55,5 +70,5 @@ async def rotate_all(db: Database, cipher: Cipher, *, batch: int = 200) -> Rotat
                 await session.commit()
             if len(rows) < batch:
                 break
-            last_id = rows[-1][0]
+            last = rows[-1][0]
     return report

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.crypto import Cipher
+from storage.crypto import Cipher, DecryptionError
 from storage.models import AcceptedForm
 from storage.repositories._upsert import insert_ignore
 
@@ -33,13 +34,36 @@ class AcceptedForms:
         await self._s.exec(delete(AcceptedForm).where(col(AcceptedForm.key) == key))  # type: ignore[call-overload]
 
     async def waiting_since(self, moment: datetime, limit: int) -> list[tuple[str, str]]:
-        """(key, answers) of the forms accepted before `moment` and still not stored,
-        oldest first."""
+        """(key, sealed answers) of the forms accepted before `moment` and still not
+        stored, oldest first; `answers` opens each (one that can't be opened must not
+        stop the others)."""
         query = (
-            select(AcceptedForm)
+            select(AcceptedForm.key, AcceptedForm.answers_enc)
             .where(col(AcceptedForm.accepted_at) < moment)
             .order_by(col(AcceptedForm.accepted_at))
             .limit(limit)
         )
-        rows = (await self._s.exec(query)).all()
-        return [(r.key, self._cipher.decrypt(r.answers_enc, _context(r.key))) for r in rows]
+        return [(key, sealed) for key, sealed in (await self._s.exec(query)).all()]
+
+    def answers(self, key: str, sealed: str) -> str:
+        """A row's answers (JSON), as `waiting_since` gave it; DecryptionError if no
+        configured key opens them."""
+        return self._cipher.decrypt(sealed, _context(key))
+
+    async def forget_person(self, platform: str, tenant: str, user_id: str) -> int:
+        """Erasure: drop the forms this person sent that are not stored yet, so that no
+        recovery stores them afterwards. The table holds a handful of rows at most."""
+        who = {"platform": platform, "tenant": tenant, "user_id": user_id}
+        theirs = []
+        for key, sealed in (
+            await self._s.exec(select(AcceptedForm.key, AcceptedForm.answers_enc))
+        ).all():
+            try:
+                actor = json.loads(self.answers(key, sealed)).get("actor", {})
+            except (DecryptionError, ValueError):
+                continue
+            if {field: actor.get(field) for field in who} == who:
+                theirs.append(key)
+        if theirs:
+            await self._s.exec(delete(AcceptedForm).where(col(AcceptedForm.key).in_(theirs)))  # type: ignore[call-overload]
+        return len(theirs)

@@ -344,6 +344,47 @@ async def test_the_process_that_acked_a_join_and_the_recovery_store_it_once(
     welcomes = [r for r in late if "Welcome to" in text_of([r])]
     await app.engine.dispatch()
     assert len(welcomes) + len(seen(console, "amara", "Welcome to")) == 1
+    assert "went wrong" not in text_of(late)  # the second waited for the first, then let go
+    assert seen(console, "amara", "went wrong") == []
+
+
+async def test_a_kept_form_that_cannot_be_read_is_dropped_without_stopping_the_tick(
+    session: ConsoleSession,
+    program: int,
+    app: App,
+    clock: FrozenClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await acked_join(session, app, "amara")
+    async with app.db.session() as s:  # sealed with a key no longer configured
+        s.add(
+            AcceptedForm(
+                key="slack:view:Vlost", answers_enc="gAAAA-not-ours", accepted_at=clock.now()
+            )
+        )
+        await s.commit()
+    clock.advance(timedelta(minutes=3))
+
+    report = await app.engine.tick()
+
+    assert await count(app, AcceptedForm) == 0
+    assert await count(app, Participant) == 1  # amara's, behind the unreadable one or not
+    assert "prompts" in report.queued  # the jobs ran
+    assert "an accepted form that can't be read was dropped: DecryptionError" in caplog.text
+
+
+async def test_erasing_yourself_drops_a_join_still_to_be_stored(
+    session: ConsoleSession, program: int, app: App, clock: FrozenClock, console: ConsoleAdapter
+) -> None:
+    await acked_join(session, app, "amara")
+    await session.say("amara", "forget")
+    assert "erased" in text_of(await session.press("amara", "Erase my data"))
+    clock.advance(timedelta(minutes=3))
+
+    await app.engine.tick()
+
+    assert await count(app, Participant) == 0
+    assert await count(app, AcceptedForm) == 0
 
 
 async def test_a_join_stored_as_usual_leaves_nothing_to_recover(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from storage.crypto import Cipher, DecryptionError
 from storage.db import Database
 from storage.models import CheckIn
-from storage.rotation import rotate_all
+from storage.rotation import SECRETS, rotate_all
 
 SECRET = "my manager never listens"
 
@@ -123,3 +123,58 @@ async def test_rotate_all_reencrypts_every_row_in_batches(tmp_path: Path) -> Non
     only_new = Cipher([new])
     assert all(only_new.decrypt(c.note_enc, c.note_context).startswith(SECRET) for c in stored)  # type: ignore[arg-type]
     await db.dispose()
+
+
+def test_rotation_covers_every_sealed_column() -> None:
+    from sqlmodel import SQLModel
+
+    sealed = {
+        (table.name, column.name)
+        for table in SQLModel.metadata.tables.values()
+        for column in table.columns
+        if column.name.endswith("_enc")
+    }
+    rotated = {(model.__tablename__, name) for model, name in SECRETS}
+    assert sealed == rotated
+
+
+async def test_rotate_all_reseals_rows_keyed_by_text_and_by_number(tmp_path: Path) -> None:
+    """A kept form (its key is text) and a concern (an id): both readable with the new key
+    alone once rotated."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import select
+
+    from storage.models import AcceptedForm, Concern, Program
+    from storage.repositories.accepted import AcceptedForms
+
+    old, new = keys(2)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    await db.create_all()
+    try:
+        async with db.session() as s:
+            program = Program(slug="p", name="P", focus="technology")
+            s.add(program)
+            await s.flush()
+            for key in ("slack:view:V2", "slack:view:V1", "teams:view:V3"):
+                await AcceptedForms(s, Cipher([old])).add(
+                    key, f'{{"{SECRET}": 1}}', datetime.now(UTC)
+                )
+            concern = Concern(program_id=program.id, text_enc="", created_at=datetime.now(UTC))  # type: ignore[arg-type]
+            s.add(concern)
+            await s.flush()  # its context names its id
+            concern.text_enc = Cipher([old]).encrypt(SECRET, concern.text_context)
+            await s.commit()
+
+        report = await rotate_all(db, Cipher([new, old]), batch=2)
+
+        assert (report.rotated, report.unreadable) == (4, 0)
+        only_new = Cipher([new])
+        async with db.session() as s:
+            kept = await AcceptedForms(s, only_new).waiting_since(datetime.now(UTC), 10)
+            [stored] = (await s.exec(select(Concern))).all()
+            assert len((await s.exec(select(AcceptedForm))).all()) == 3
+        assert sorted(key for key, _ in kept) == ["slack:view:V1", "slack:view:V2", "teams:view:V3"]
+        assert only_new.decrypt(stored.text_enc, stored.text_context) == SECRET
+    finally:
+        await db.dispose()
