@@ -116,9 +116,10 @@ class Engine:
         return route is not None and route.check is not None
 
     async def check(self, event: FormSubmission) -> list[Reply]:
-        """The early answer to a form (`acks_first`), reading only: field errors or a final
-        word, or [] when it may be accepted now. A failure here is left to `handle_acked`,
-        which reports it."""
+        """The early answer to a form (`acks_first`): field errors or a final word, or []
+        when it may be accepted now. It stores nothing of the form's (on PostgreSQL it keeps
+        the answers of one it accepts: `_keep_until_stored`). A failure here is left to
+        `handle_acked`, which reports it."""
         route, routed = self.router.resolve(event)
         if route is None or route.check is None:
             return []

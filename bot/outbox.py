@@ -195,13 +195,14 @@ class Dispatcher:
         """Note this dispatcher as sending (every `share_every` seconds while it sends), and
         tell each adapter that can pace itself how many dispatchers send on its platform
         now, so that together they keep to the platform's overall rate."""
+        if self._shared_at is not None and time.monotonic() - self._shared_at < self._share_every:
+            return
         sharing = {
             platform: share
             for platform, adapter in self._adapters.items()
             if (share := getattr(adapter, "share_rate", None)) is not None
         }
-        due = self._shared_at is None or time.monotonic() - self._shared_at >= self._share_every
-        if not sharing or not due:
+        if not sharing:
             return
         self._shared_at = time.monotonic()
         try:

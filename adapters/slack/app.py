@@ -116,7 +116,7 @@ def build_bolt_app(
     @app.view(re.compile(".*"))
     async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
         """Only our own database before the ack: no Web API call may delay it. A form the
-        engine checks early (joining) is acked on that read-only check and stored after."""
+        engine checks early (joining) is acked on that check and stored after."""
         user_id = body["user"]["id"]
         try:
             event = parse.submission(body, display_name=directory.cached(user_id).name)

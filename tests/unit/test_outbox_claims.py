@@ -6,6 +6,7 @@ dispatchers at once, on SQLite and, when UPWARD_TEST_POSTGRES_URL is set, on Pos
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -76,6 +77,19 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.create_all()
     yield database
     await database.dispose()
+
+
+@contextlib.asynccontextmanager
+async def postgres_replicas(count: int) -> AsyncIterator[list[Database]]:
+    """`count` connections to one fresh PostgreSQL schema with the tables, as replicas."""
+    async with fresh_schema() as pg:
+        replicas = [pg.database() for _ in range(count)]
+        try:
+            await replicas[0].create_all()
+            yield replicas
+        finally:
+            for db in replicas:
+                await db.dispose()
 
 
 def person(n: int) -> ToPerson:
@@ -307,67 +321,55 @@ async def test_two_dispatchers_on_sqlite_reconcile_an_ambiguous_item_once(
 
 @pytest.mark.postgres
 async def test_concurrent_batch_claims_on_postgres_never_claim_an_item_twice() -> None:
-    async with fresh_schema() as pg:
-        claimers = [pg.database() for _ in range(4)]
-        try:
-            await claimers[0].create_all()
-            for n in range(300):
-                await queue(claimers[0], f"p:{n}", person(n))
+    async with postgres_replicas(4) as claimers:
+        for n in range(300):
+            await queue(claimers[0], f"p:{n}", person(n))
 
-            async def claim_until_empty(db: Database) -> list[int]:
-                taken: list[int] = []
-                while batch := await claim(db, 7):
-                    assert len(batch) <= 7, "a claim never takes more than asked"
-                    taken += [c.id for c in batch if c.id is not None]
-                    await asyncio.sleep(0)
-                return taken
+        async def claim_until_empty(db: Database) -> list[int]:
+            taken: list[int] = []
+            while batch := await claim(db, 7):
+                assert len(batch) <= 7, "a claim never takes more than asked"
+                taken += [c.id for c in batch if c.id is not None]
+                await asyncio.sleep(0)
+            return taken
 
-            for db in claimers:  # connected before the race starts
-                async with db.session() as session:
-                    await session.exec(select(1))
-            results = await asyncio.gather(*(claim_until_empty(db) for db in claimers))
-            ids = [i for taken in results for i in taken]
-            assert len(ids) == len(set(ids)) == 300, "each item claimed exactly once"
-            assert all(results), "every claimer got a share (none was shut out)"
-            statuses = {(i.status, i.attempts) for i in await all_items(claimers[0])}
-            assert statuses == {("sending", 1)}
-        finally:
-            for db in claimers:
-                await db.dispose()
+        for db in claimers:  # connected before the race starts
+            async with db.session() as session:
+                await session.exec(select(1))
+        results = await asyncio.gather(*(claim_until_empty(db) for db in claimers))
+        ids = [i for taken in results for i in taken]
+        assert len(ids) == len(set(ids)) == 300, "each item claimed exactly once"
+        assert all(results), "every claimer got a share (none was shut out)"
+        statuses = {(i.status, i.attempts) for i in await all_items(claimers[0])}
+        assert statuses == {("sending", 1)}
 
 
 @pytest.mark.postgres
 async def test_replica_dispatchers_on_postgres_send_each_item_once_and_reconcile_once() -> None:
-    async with fresh_schema() as pg:
-        replicas = [pg.database() for _ in range(3)]
-        try:
-            await replicas[0].create_all()
-            adapter = SlowAdapter(0.01)
-            for n in range(6):  # six sends cut short by a crash: three reached the platform
-                await queue(replicas[0], f"crashed:{n}", person(n))
-                await crash_mid_send(replicas[0], adapter, f"crashed:{n}", arrived=n % 2 == 0)
-            for n in range(60):
-                await queue(replicas[0], f"p:{n}", person(100 + n))
+    async with postgres_replicas(3) as replicas:
+        adapter = SlowAdapter(0.01)
+        for n in range(6):  # six sends cut short by a crash: three reached the platform
+            await queue(replicas[0], f"crashed:{n}", person(n))
+            await crash_mid_send(replicas[0], adapter, f"crashed:{n}", arrived=n % 2 == 0)
+        for n in range(60):
+            await queue(replicas[0], f"p:{n}", person(100 + n))
 
-            async def dispatch(db: Database) -> int:
-                dispatcher, sent = Dispatcher(db, {"console": adapter}), 0
-                while report := await dispatcher.run_once(AFTER_LEASE):
-                    if not report.sent:
-                        return sent
-                    sent += report.sent
-                return sent
+        async def dispatch(db: Database) -> int:
+            dispatcher, sent = Dispatcher(db, {"console": adapter}), 0
+            while report := await dispatcher.run_once(AFTER_LEASE):
+                if not report.sent:
+                    return sent
+                sent += report.sent
+            return sent
 
-            sent = await asyncio.gather(*(dispatch(db) for db in replicas))
+        sent = await asyncio.gather(*(dispatch(db) for db in replicas))
 
-            assert sum(sent) == 66
-            assert sorted(adapter.reconciled) == sorted(f"crashed:{n}" for n in range(6))
-            delivered = Counter(adapter.delivered_keys)
-            assert set(delivered.values()) == {1}, f"sent twice: {delivered}"
-            assert len(delivered) == 66
-            assert {i.status for i in await all_items(replicas[0])} == {"sent"}
-        finally:
-            for db in replicas:
-                await db.dispose()
+        assert sum(sent) == 66
+        assert sorted(adapter.reconciled) == sorted(f"crashed:{n}" for n in range(6))
+        delivered = Counter(adapter.delivered_keys)
+        assert set(delivered.values()) == {1}, f"sent twice: {delivered}"
+        assert len(delivered) == 66
+        assert {i.status for i in await all_items(replicas[0])} == {"sent"}
 
 
 # --- visible to admins ------------------------------------------------------------------------
@@ -452,14 +454,8 @@ async def test_a_dispatcher_that_went_quiet_no_longer_takes_a_share(db: Database
 
 @pytest.mark.postgres
 async def test_replicas_on_postgres_share_the_overall_rate() -> None:
-    async with fresh_schema() as pg:
-        replicas = [pg.database() for _ in range(2)]
-        try:
-            await replicas[0].create_all()
-            await share_between(replicas)
-        finally:
-            for db in replicas:
-                await db.dispose()
+    async with postgres_replicas(2) as replicas:
+        await share_between(replicas)
 
 
 async def test_when_the_senders_cannot_be_counted_the_claimed_items_still_go(
