@@ -1,13 +1,17 @@
 """Digests for admins: monthly, on demand, and at the end of a pilot. Aggregates only.
 
-What was published is stored as a frozen snapshot: re-posting a period reuses it, so later
-answers or erasures never change a digest that admins have already seen.
+What was published is the ledger: each period's figures are frozen once, with the ids of
+the answers they counted. Re-posting a period reuses its snapshot; a later period never
+counts an answer an earlier one counted (an answer edited after its month was published
+is not counted again); and the end-of-pilot report is built only from the frozen months.
+Later answers, erasures and endings therefore never change, or add to, what admins can
+work out from everything they have been shown (see `flows.disclosure`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.events import Command
 from bot.messages import Say, say
@@ -25,14 +29,17 @@ from flows.anonymity import (
 from flows.channels import admin_channels
 from flows.checkins import THEMES
 from flows.context import FlowContext, actor_of
+from flows.disclosure import NOT_SHOWN
 from flows.programs import current_program
 from storage.models import Digest, Program, Review
 
 
 async def gather(
     ctx: FlowContext, program: Program, since: datetime, until: datetime
-) -> DigestInput:
-    """Facts for one period: check-ins and reviews given in it, goals as they stood at its end."""
+) -> tuple[DigestInput, dict[str, list[int]]]:
+    """Facts for one period (check-ins and reviews given in it, goals due in it), leaving
+    out every answer an earlier published period counted; and the ids of those counted."""
+    counted = await _already_counted(ctx, program)
     everyone = await ctx.repos.participants.in_program(
         program.id, statuses=("active", "paused", "left")
     )  # type: ignore[arg-type]
@@ -40,57 +47,84 @@ async def gather(
     admins = {p.id for p in everyone if ctx.policy.is_admin(actor_of(p))}
     pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
     pair_ids: list[int] = [p.id for p in pairs]  # type: ignore[misc]
+    # An admin who is also a participant must not read her own pair back out.
+    excluded = {p.id for p in pairs if p.mentor_id in admins or p.mentee_id in admins}
     in_period = lambda moment: since <= moment < until  # noqa: E731
     checkins = [
-        CheckinFact(
-            pair_id=c.pair_id,
-            participant_id=c.participant_id,
-            role=roles.get(c.participant_id, "mentee"),
-            met=c.met,
-            rating=c.rating,
-            themes=frozenset(c.themes),
-            energy=c.energy,
-            lead=c.lead,
-        )
+        c
         for c in await ctx.repos.checkins.for_pairs(pair_ids)
-        if in_period(c.submitted_at)
-    ]
+        if in_period(c.submitted_at) and c.id not in counted["checkins"]
+        and c.pair_id not in excluded
+    ]  # fmt: skip
     goals = [
-        GoalFact(pair_id=g.pair_id, done=g.done_at is not None and g.done_at < until)
+        g
         for g in await ctx.repos.goals.for_pairs(pair_ids)
-        if g.created_at < until
-    ]
+        if g.due_on is not None and in_period(_end_of(g.due_on))
+        and g.id not in counted["goals"] and g.pair_id not in excluded
+    ]  # fmt: skip
     latest: dict[tuple[int, int], Review] = {}  # final answers replace midpoint ones
     for review in await ctx.repos.reviews.for_pairs(pair_ids):
-        if in_period(review.submitted_at):
+        if (
+            in_period(review.submitted_at)
+            and review.id not in counted["reviews"]
+            and review.pair_id not in excluded
+        ):
             key = (review.pair_id, review.participant_id)
             if key not in latest or review.stage == "final":
                 latest[key] = review
-    reviews = [
-        ReviewFact(
-            pair_id=r.pair_id,
-            participant_id=r.participant_id,
-            confidence_before=r.confidence_before,
-            confidence_now=r.confidence_now,
-            again=r.again,
-        )
-        for r in latest.values()
-    ]
-    return DigestInput(
+    data = DigestInput(
         k=program.anonymity_threshold,
         participants=sum(1 for p in everyone if p.status != "left"),
         active_pairs=sum(1 for p in pairs if p.status == "active"),
-        checkins=tuple(checkins),
-        goals=tuple(goals),
-        reviews=tuple(reviews),
-        themes=THEMES,
-        # An admin who is also a participant must not read their own pair back out.
-        exclude_pairs=frozenset(
-            p.id
-            for p in pairs
-            if p.mentor_id in admins or p.mentee_id in admins  # type: ignore[misc]
+        checkins=tuple(
+            CheckinFact(
+                pair_id=c.pair_id,
+                participant_id=c.participant_id,
+                role=roles.get(c.participant_id, "mentee"),
+                met=c.met,
+                rating=c.rating,
+                themes=frozenset(c.themes),
+                energy=c.energy,
+                lead=c.lead,
+            )
+            for c in checkins
         ),
+        goals=tuple(
+            GoalFact(pair_id=g.pair_id, done=g.done_at is not None and g.done_at < until)
+            for g in goals
+        ),
+        reviews=tuple(
+            ReviewFact(
+                pair_id=r.pair_id,
+                participant_id=r.participant_id,
+                confidence_before=r.confidence_before,
+                confidence_now=r.confidence_now,
+                again=r.again,
+            )
+            for r in latest.values()
+        ),
+        themes=THEMES,
+        exclude_pairs=frozenset(excluded),
     )
+    covered = {
+        "checkins": sorted(c.id for c in checkins),  # type: ignore[misc]
+        "goals": sorted(g.id for g in goals),  # type: ignore[misc]
+        "reviews": sorted(r.id for r in latest.values()),  # type: ignore[misc]
+    }
+    return data, covered
+
+
+async def _already_counted(ctx: FlowContext, program: Program) -> dict[str, set[int]]:
+    counted: dict[str, set[int]] = {"checkins": set(), "goals": set(), "reviews": set()}
+    for entry in await ctx.repos.digests.of_program(program.id):  # type: ignore[arg-type]
+        for kind, ids in (entry.covered or {}).items():
+            counted.setdefault(kind, set()).update(ids)
+    return counted
+
+
+def _end_of(day: date) -> datetime:
+    """A goal due on a day counts in the period that holds the end of that day (UTC)."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 async def publish(
@@ -108,16 +142,24 @@ async def publish(
     `request` distinguishes an admin's repeat request (same frozen figures, posted again)."""
     snapshot = await ctx.repos.digests.find(program.id, period)  # type: ignore[arg-type]
     if snapshot is None:
-        figures = compute_figures(await gather(ctx, program, since, until))
+        data, covered = await gather(ctx, program, since, until)
         snapshot = await ctx.repos.digests.save(
             Digest(
                 program_id=program.id,
                 period=period,
-                figures=[asdict(f) for f in figures],
+                figures=[asdict(f) for f in compute_figures(data)],
+                covered=covered,
                 created_at=ctx.now,
             )  # type: ignore[arg-type]
         )
+    return await _post(ctx, program, snapshot, title, label, request)
+
+
+async def _post(
+    ctx: FlowContext, program: Program, snapshot: Digest, title: str, label: str, request: str
+) -> int:
     figures = [Figure(**f) for f in snapshot.figures]
+    period = snapshot.period
     message = render_digest(title, label, figures, program.anonymity_threshold)
     queued = 0
     for channel in await admin_channels(ctx):
@@ -156,6 +198,8 @@ async def due(ctx: FlowContext) -> int:
     queued = 0
     for program in await ctx.repos.programs.active():
         queued += await publish_month(ctx, program) or 0
+        if program.pilot:  # a report waiting for this month's digest can follow it now
+            queued += await pilot_report_due(ctx, program)
     return queued
 
 
@@ -183,7 +227,9 @@ async def admin_digest(event: Command, ctx: FlowContext) -> Say:
 
 
 async def pilot_report_due(ctx: FlowContext, program: Program) -> int:
-    """When every pair of a pilot has finished, one end-of-pilot report over the whole pilot."""
+    """When every pair of a pilot has finished and the month it finished in has had its
+    digest, one end-of-pilot report, restating the frozen months side by side: it is built
+    from what was already published, so it can tell nobody anything new."""
     pairs = await ctx.repos.pairs.in_program(program.id)  # type: ignore[arg-type]
     if (
         not pairs
@@ -191,12 +237,53 @@ async def pilot_report_due(ctx: FlowContext, program: Program) -> int:
         or not any(p.status == "completed" for p in pairs)
     ):
         return 0
-    return await publish(
-        ctx,
-        program,
-        period="pilot-report",
-        label="the whole pilot",
-        title=f"{program.name}: end-of-pilot report",
-        since=program.created_at.astimezone(UTC),
-        until=ctx.now + timedelta(seconds=1),
-    )
+    months = [d for d in await ctx.repos.digests.of_program(program.id) if _is_month(d.period)]  # type: ignore[arg-type]
+    finished = max(p.ended_at or p.started_at for p in pairs).astimezone(UTC)
+    if not months or f"{finished:%Y-%m}" > max(d.period for d in months):
+        return 0  # the last month's digest comes first, early next month
+    snapshot = await ctx.repos.digests.find(program.id, "pilot-report")  # type: ignore[arg-type]
+    if snapshot is None:
+        snapshot = await ctx.repos.digests.save(
+            Digest(
+                program_id=program.id,
+                period="pilot-report",
+                figures=[asdict(f) for f in pilot_figures(months)],
+                covered={},
+                created_at=ctx.now,
+            )  # type: ignore[arg-type]
+        )
+    first, last = min(d.period for d in months), max(d.period for d in months)
+    label = f"the whole pilot, month by month ({_month_name(first)} to {_month_name(last)})"
+    title = f"{program.name}: end-of-pilot report"
+    return await _post(ctx, program, snapshot, title, label, "")
+
+
+def pilot_figures(months: list[Digest]) -> list[Figure]:
+    """One line per figure, its value in each frozen month ("Jan: 4 of 5 · Feb: not
+    shown"). A theme a month didn't list was, that month, one of its "other themes"."""
+    ordered = sorted(months, key=lambda d: d.period)
+    labels: dict[str, str] = {}
+    for digest in ordered:
+        for figure in digest.figures:
+            key = "themes_other" if figure["key"] == "themes" else figure["key"]
+            labels.setdefault(key, "Other themes" if key == "themes_other" else figure["label"])
+    lines: dict[str, list[str]] = {key: [] for key in labels}
+    for digest in ordered:
+        values = {f["key"]: f["value"] for f in digest.figures}
+        other = values.get("themes_other")
+        month = _month_name(digest.period, short=True)
+        for key in labels:
+            value = values.get(key)
+            if value is None and key.startswith("theme:") and other:
+                value = other.replace("each raised in", "raised in", 1)
+            lines[key].append(f"{month}: {value or NOT_SHOWN}")
+    return [Figure(key, labels[key], " · ".join(values), 0) for key, values in lines.items()]
+
+
+def _is_month(period: str) -> bool:
+    return len(period) == 7 and period[4] == "-"
+
+
+def _month_name(period: str, *, short: bool = False) -> str:
+    moment = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
+    return f"{moment:%b}" if short else f"{moment:%B %Y}"

@@ -19,6 +19,7 @@ from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Heading, Message, Say, Text, say
 from flows import copy
 from flows.context import FlowContext
+from flows.disclosure import NOT_SHOWN, count_text
 from flows.intros import introduce
 from flows.participants import is_actor, pair_members, parse_id
 from flows.programs import current_program
@@ -309,13 +310,12 @@ async def preparation_counts(ctx: FlowContext, program: Program, waiting: list[P
 
 
 async def finished_count(ctx: FlowContext, people: list[Participant], program: Program) -> str:
-    """ "n of m participants have finished", under the program's k rule: no count over
-    fewer than k people, and none saying everyone or no one (each one's progress follows)."""
+    """ "n of m participants have finished", worded like every published count
+    (`flows.disclosure`): nothing that says everyone, or no one, has finished."""
     left = await unread(ctx, people, program)
     done, total = sum(1 for n in left.values() if n == 0), len(people)
-    if total < program.anonymity_threshold or done in (0, total):
-        return f"not shown for {total} people (too few, or all alike, to show safely)"
-    return f"{done} of {total} participants have finished"
+    text = count_text(done, total, program.anonymity_threshold, "participants")
+    return f"{text} have finished" if text else NOT_SHOWN
 
 
 # --- a person's own view --------------------------------------------------------------------

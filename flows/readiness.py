@@ -35,7 +35,15 @@ from bot.messages import (
 from flows import copy
 from flows.answers import one, parse_date
 from flows.channels import admin_channels
-from flows.context import FlowContext
+from flows.context import FlowContext, actor_of
+from flows.disclosure import (
+    CountBands,
+    count_text,
+    mean_range,
+    mean_text,
+    participation,
+    withheld_line,
+)
 from flows.participants import parse_id
 from flows.programs import current_program
 from flows.roster import person_ref, roster_lookup
@@ -79,7 +87,6 @@ def questions(path: Path = LIBRARY) -> tuple[Question, ...]:
 class Line:
     label: str
     value: str | None  # None: withheld
-    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,33 +97,48 @@ class Summary:
 
 
 def summarise(tallies: dict[str, dict[str, int]], answered: int, k: int) -> Summary:
-    """Totals per question, each withheld below k answers or when it would tell what every
-    respondent said (all agreed, nobody agreed, all gave the same answer)."""
+    """Totals per question, worded by `flows.disclosure` so that none can pin down what
+    anybody said; a question with no safe wording is withheld."""
     if answered < k:
-        lines = tuple(Line(q.text, None, copy.NOT_ENOUGH) for q in questions())
+        lines = tuple(Line(q.text, None) for q in questions())
         return Summary(answered, lines, _too_few(answered, k))
-    lines = tuple(_line(q, tallies.get(q.id, {})) for q in questions())
-    # Only what is shown may drive the recommendation: a blocker from a withheld question
-    # would say which way everyone answered.
+    lines = tuple(_line(q, tallies.get(q.id, {}), k) for q in questions())
+    # The recommendation reads only the figures as shown: the raw totals would say more.
     shown = {
-        q.id: tallies.get(q.id, {})
+        q.id: _as_shown(q, tallies.get(q.id, {}), k)
         for q, line in zip(questions(), lines, strict=True)
         if line.value
     }
-    advice = recommend(shown)
+    advice = _recommend_shown(shown)
     if len(shown) < len(lines):
-        advice += " (Questions everyone answered alike are left out of this.)"
+        advice += " (Questions that can't be shown are left out of this.)"
     return Summary(answered, lines, advice)
 
 
-def _line(question: Question, counts: dict[str, int]) -> Line:
+def _line(question: Question, counts: dict[str, int], k: int) -> Line:
     total = sum(counts.values())
-    positive = _positive(question, counts)
-    if positive in (0, total) or max(counts.values(), default=0) == total:
-        return Line(question.text, None, copy.ALIKE)
     if question.kind == "yes_no":
-        return Line(question.text, f"{positive} of {total} say yes")
-    return Line(question.text, f"{positive} of {total} agree · average {_average(counts):.1f} of 5")
+        return Line(question.text, count_text(_positive(question, counts), total, k, "say yes"))
+    # One figure per question: a count of who agreed beside the average, over the same
+    # answers, could pin down together what neither does alone.
+    average = mean_text(_each_answer(counts), k)
+    return Line(question.text, None if average is None else f"average {average} of 5")
+
+
+def _each_answer(counts: dict[str, int]) -> dict[int, list[int]]:
+    """One group per person: an average over people, as the attacker's model has it."""
+    answers = [int(a) for a, n in sorted(counts.items()) for _ in range(n)]
+    return {i: [a] for i, a in enumerate(answers)}
+
+
+def _as_shown(question: Question, counts: dict[str, int], k: int) -> float:
+    """The middle of the shown band: an average for agree questions, a share for yes/no."""
+    if question.kind == "agree":
+        band = mean_range(_each_answer(counts), k)
+        return float((band[0] + band[1]) / 2) if band else 0.0
+    total = sum(counts.values())
+    lo, hi = CountBands(total, k).bounds(_positive(question, counts))
+    return (lo + hi) / 2 / total if total else 0.0
 
 
 def _positive(question: Question, counts: dict[str, int]) -> int:
@@ -130,22 +152,32 @@ def _average(counts: dict[str, int]) -> float:
 
 
 def recommend(tallies: dict[str, dict[str, int]]) -> str:
-    """Launch, launch as a small pilot, or not yet (and why), from the questions given;
-    "launch" outright only when every question is there and strong."""
-    if not tallies:
+    """The recommendation from raw totals (every question shown exactly)."""
+    scores = {
+        q.id: _average(tallies[q.id])
+        if q.kind == "agree"
+        else _positive(q, tallies[q.id]) / (sum(tallies[q.id].values()) or 1)
+        for q in questions()
+        if q.id in tallies
+    }
+    return _recommend_shown(scores)
+
+
+def _recommend_shown(scores: dict[str, float]) -> str:
+    """Launch, launch as a small pilot, or not yet (and why), from the questions given
+    (an average for agree questions, a share for yes/no); "launch" outright only when
+    every question is there and strong."""
+    if not scores:
         return "No recommendation: no question can be shown."
-    blockers, strong = [], len(tallies) == len(questions())
+    blockers, strong = [], len(scores) == len(questions())
     for question in questions():
-        if question.id not in tallies:
+        if question.id not in scores:
             continue
-        counts = tallies[question.id]
-        total = sum(counts.values()) or 1
+        score = scores[question.id]
         if question.kind == "agree":
-            score = _average(counts)
             weak, good = score < 3.0, score >= 3.8
         else:
-            share = _positive(question, counts) / total
-            weak, good = share < 0.5, share >= 2 / 3
+            weak, good = score < 0.5, score >= 2 / 3
         if weak:
             blockers.append(question.blocker)
         strong = strong and good
@@ -158,26 +190,27 @@ def recommend(tallies: dict[str, dict[str, int]]) -> str:
 
 def _too_few(answered: int, k: int) -> str:
     return (
-        f"Not enough answers to say anything yet ({answered}; at least {k} are needed). "
+        f"Not enough answers to say anything yet (at least {k} are needed). "
         "Ask a larger group, or give people longer."
     )
 
 
 def summary_message(pulse: ReadinessPulse, summary: Summary, asked: int) -> Message:
-    title = f"Readiness pulse: {summary.answered} of {asked} answered"
-    return Message(
-        summary=title,
-        blocks=(
-            Heading(text=title),
-            Text(
-                text=f"Closed {pulse.closes_at:%d %B %Y}. Answers were only counted; figures "
-                f"covering fewer than {pulse.k} people, or showing what everyone said, are "
-                "not shown."
-            ),
-            Fields(items=tuple((line.label, line.value or line.why) for line in summary.lines)),
-            Text(text=f"*Recommendation:* {summary.recommendation}"),
+    title = f"Readiness pulse: {participation(summary.answered, pulse.k)} of {asked} answered"
+    withheld = [line.label for line in summary.lines if line.value is None]
+    blocks: list[Heading | Text | Fields] = [
+        Heading(text=title),
+        Text(
+            text=f"Closed {pulse.closes_at:%d %B %Y}. Answers were only counted, and admins' "
+            f"own answers never are. Figures over fewer than {pulse.k} people, or that could "
+            "give one person's answer away, are not shown."
         ),
-    )
+        Fields(items=tuple((line.label, line.value) for line in summary.lines if line.value)),
+    ]
+    if withheld:
+        blocks.append(Text(text=withheld_line(withheld)))
+    blocks.append(Text(text=f"*Recommendation:* {summary.recommendation}"))
+    return Message(summary=title, blocks=tuple(blocks))
 
 
 # --- admins: send a pulse, see how it's going, read the result ---------------------------
@@ -190,10 +223,11 @@ async def admin_readiness(event: Command, ctx: FlowContext) -> Say | ShowForm:
         return ShowForm(form=_pulse_form(ctx))
     if ctx.now < latest.closes_at:
         asked, answered = await ctx.repos.readiness.turnout(latest.id)  # type: ignore[arg-type]
+        so_far = f"Readiness pulse: {participation(answered, latest.k)} of {asked} have answered"
         return say(
-            f"Readiness pulse: {answered} of {asked} have answered so far.",
+            f"{so_far} so far.",
             Text(
-                text=f"Readiness pulse: {answered} of {asked} have answered so far. The "
+                text=f"{so_far} so far. The "
                 f"results come on {latest.closes_at:%d %B}, when it closes: totals shown "
                 "while answers arrive would give single answers away."
             ),
@@ -227,7 +261,10 @@ def _pulse_form(ctx: FlowContext) -> Form:
 async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     program = await current_program(ctx)
     k = program.anonymity_threshold if program else DEFAULT_K
-    people, unknown = await _audience(ctx, event.actor, one(event.values.get("audience")) or "")
+    everyone, unknown = await _audience(ctx, event.actor, one(event.values.get("audience")) or "")
+    # An admin who answered could subtract her own answers from the totals.
+    people = [p for p in everyone if not ctx.policy.is_admin(actor_of(p))]
+    admins_left_out = len(everyone) - len(people)
     closes = parse_date(one(event.values.get("closes")) or "")
     errors = {}
     if unknown:
@@ -264,9 +301,15 @@ async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErr
             _invite(pulse),
             timezones=[person.timezone or "UTC"],
         )
+    left_out = (
+        f" Admins ({admins_left_out}) aren't asked: their own answers would let them read "
+        "others' off the totals."
+        if admins_left_out
+        else ""
+    )
     return say(
         f"Asked {len(people)} people. Results on {pulse.closes_at:%d %B}, when answers close "
-        "(`admin readiness`); they are also posted to the admin channel."
+        f"(`admin readiness`); they are also posted to the admin channel.{left_out}"
     )
 
 
@@ -361,6 +404,11 @@ async def submit_answers(event: FormSubmission, ctx: FlowContext) -> Say | FormE
     pulse, problem = await _open_pulse(ctx, event.actor, event.state.get("pulse_id", ""))
     if pulse is None:
         return say(problem)
+    if ctx.policy.is_admin(event.actor):
+        return say(
+            "You're an admin now, so your answers can't be counted: you could read other "
+            "people's answers off the totals. Nothing was stored. Thank you all the same."
+        )
     invite = await ctx.repos.readiness.invite(
         pulse.id,
         event.actor.platform,

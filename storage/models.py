@@ -227,6 +227,11 @@ class Digest(SQLModel, table=True):
     program_id: int = Field(foreign_key="program.id", index=True)
     period: str = Field(max_length=40)
     figures: list[dict[str, Any]] = _json()
+    # The ledger: ids of the answers this period counted ({"checkins": [...], "reviews":
+    # [...], "goals": [...]}), so that no answer is counted in a second published period.
+    covered: dict[str, list[int]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     created_at: datetime = _ts(nullable=False)
 
 

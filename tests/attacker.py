@@ -170,10 +170,10 @@ class _Model:
 _EXACT = re.compile(r"^(\d+) of (\d+)")
 _FEWER = re.compile(r"^fewer than (\d+) of (\d+)")
 _AT_LEAST = re.compile(r"^at least (\d+) of (\d+)")
-_RAISED = re.compile(r"^raised in (\d+) pairs")
+_RAISED = re.compile(r"^raised in (\d+) (?:of \d+ )?pairs")
 _RAISED_AT_LEAST = re.compile(r"^raised in at least (\d+) of (\d+)")
 _RAISED_FEWER = re.compile(r"^raised in fewer than (\d+) of (\d+)")
-_MEAN = re.compile(r"^(\d\.\d)(?:–(\d\.\d))?(?: average| or lower| or higher)")
+_MEAN = re.compile(r"^(\d\.\d)(?:–(\d\.\d))?( or lower| or higher)?")
 _TENTH = Fraction(1, 20)
 
 
@@ -199,8 +199,8 @@ def mean_bounds(value: str) -> tuple[Fraction, Fraction] | None:
         return None
     first = Fraction(found[1])
     last = Fraction(found[2]) if found[2] else first
-    if value.endswith("or lower"):
+    if found[3] == " or lower":
         return Fraction(0), last + _TENTH - Fraction(1, 10**9)
-    if value.endswith("or higher"):
+    if found[3] == " or higher":
         return first - _TENTH, Fraction(6)
     return first - _TENTH, last + _TENTH - Fraction(1, 10**9)

@@ -52,12 +52,6 @@ WHO_SEES_WHAT = (
     ("Only you", "your check-in answers, notes, and who you asked not to be paired with"),
 )
 
-NOT_ENOUGH = "not enough responses to show this without risking anyone's anonymity"
-ALIKE = (
-    "not shown: every pair answered alike, at one end of the scale, "
-    "so the figure would give each pair's answer away"
-)
-
 
 def something_went_wrong(error_id: str) -> Say:
     return say(

@@ -138,11 +138,11 @@ async def test_a_gentle_reminder_goes_only_to_whoever_has_not_finished(
 async def test_admins_see_counts_only_and_can_override(session, program, app, console):
     await waiting_pair(session, app)
     text = text_of(await session.say(ADMIN, "admin introduce"))
-    assert "not shown for 2 people" in text  # fewer than k: no count at all
+    assert "Preparation: not shown." in text  # fewer than k: no count at all
     assert "waiting for their introduction: 1" in text
     assert "sam" not in text.lower() and "ann" not in text.lower()
     status = text_of(await session.say(ADMIN, "admin status"))
-    assert "Preparation: not shown for 2 people" in status and "Pairs: 1 waiting" in status
+    assert "Preparation: not shown" in status and "Pairs: 1 waiting" in status
 
     refused = text_of(await session.say("ann", "admin introduce all"))
     assert "admins" in refused.lower()
@@ -157,15 +157,18 @@ async def test_admins_see_counts_only_and_can_override(session, program, app, co
     assert len(intros(console, "ann")) == 1 and len(intros(console, "sam")) == 1
 
 
-async def test_counts_are_shown_from_k_people_unless_all_alike(session, program, app):
+async def test_counts_never_say_everyone_or_no_one_has_finished(session, program, app):
     for user in ("ann", "bob", "cat"):
         await join(session, user, **MENTOR)
     await join(session, "tom", **MENTEE)
     await join(session, "sam", prepare=False, **MENTEE)
+    # Five people and k = 5: no wording leaves k on each side, so no count at all.
+    assert "Preparation: not shown." in text_of(await session.say(ADMIN, "admin introduce"))
+    await join(session, "uma", **MENTEE)
     text = text_of(await session.say(ADMIN, "admin introduce"))
-    assert "4 of 5 participants have finished" in text
-    await read_all(session, app, "sam")
-    assert "not shown for 5 people" in text_of(await session.say(ADMIN, "admin introduce"))
+    assert "at least 5 of 6 participants have finished" in text
+    await read_all(session, app, "sam")  # now all six have: the wording doesn't change
+    assert text == text_of(await session.say(ADMIN, "admin introduce"))
 
 
 async def read_all(session, app, user):

@@ -11,16 +11,15 @@ her own answers, and solves for everyone else's across all of it at once.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -28,6 +27,7 @@ from sqlmodel import select
 from adapters.console.adapter import ConsoleAdapter
 from bot.app import build_app
 from bot.clock import FrozenClock
+from bot.events import Actor, FormSubmission
 from bot.settings import load_settings
 from flows import digests, readiness
 from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
@@ -48,6 +48,7 @@ ADMIN = "boss"
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 MONTHS = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
 PUBLISHED = tuple(m + timedelta(days=31, hours=10) for m in MONTHS)  # early the next month
+REPORTED = datetime(2027, 4, 1, 10, 0, tzinfo=UTC)
 THEMES = ("workload", "scheduling")
 LEADS = ("junior", "shared", "senior")
 PULSE_QUESTIONS = {q.id: tuple(v for v, _label in q.options) for q in readiness.questions()}
@@ -178,9 +179,11 @@ async def run(scenario: Scenario, directory: Path) -> Run:
                 await app.engine.run(lambda ctx: _erase(ctx, scenario.erased))
         clock.set(PUBLISHED[-1] + timedelta(hours=1))
         await app.engine.run(lambda ctx: _finish(ctx, saved.id))
+        clock.set(REPORTED)  # the last month's digest, then the end-of-pilot report
+        await app.engine.run(lambda ctx: digests.due(ctx))
         if scenario.pulse:
-            await app.engine.run(lambda ctx: _pulse(ctx, scenario, saved.id, out))
-            clock.set(PUBLISHED[-1] + timedelta(days=9))
+            await _pulse(app, scenario, out)
+            clock.set(REPORTED + timedelta(days=9))
             await app.engine.run(lambda ctx: readiness.due(ctx))
         await app.engine.run(lambda ctx: _collect(ctx, out))
     finally:
@@ -240,30 +243,38 @@ async def _finish(ctx: Any, program_id: int) -> None:
     pairs = await ctx.repos.pairs.in_program(program_id)
     await ctx.repos.pairs.complete([p.id for p in pairs], ctx.now)
     program = await ctx.repos.programs.get(program_id)
-    await digests.pilot_report_due(ctx, program)
+    await digests.pilot_report_due(ctx, program)  # too early: March has had no digest yet
 
 
-async def _pulse(ctx: Any, scenario: Scenario, program_id: int, out: Run) -> None:
-    if not any(ADMIN in pair for pair in scenario.pairs):
-        ctx.repos.session.add(Person(platform="console", tenant="acme", user_id=ADMIN))
+async def _pulse(app: Any, scenario: Scenario, out: Run) -> None:
+    """Through the real forms: the admin sends the pulse, then everyone asked answers."""
     asked = [who for who, _ in scenario.pulse]
-    pulse = await ctx.repos.readiness.create(
-        ReadinessPulse(
-            program_id=program_id,
-            platform="console",
-            tenant="acme",
-            created_by=ADMIN,
-            created_at=ctx.now,
-            closes_at=ctx.now + timedelta(days=7),
-            k=scenario.k,
-        ),
-        [("console", "acme", who) for who in asked],
-        [(q, v) for q, options in PULSE_QUESTIONS.items() for v in options],
+    if not any(ADMIN in pair for pair in scenario.pairs):
+        await app.engine.run(lambda ctx: _add_person(ctx, ADMIN))
+    admin = Actor(platform="console", tenant="acme", user_id=ADMIN)
+    closes = (REPORTED + timedelta(days=7)).date().isoformat()
+    await app.engine.handle(
+        FormSubmission(
+            actor=admin,
+            form_id="admin.readiness",
+            values={"audience": ", ".join(asked), "closes": closes},
+        )
     )
+    pulse = await app.engine.run(lambda ctx: ctx.repos.readiness.latest("console", "acme"))
     for who, answers in scenario.pulse:
-        invite = await ctx.repos.readiness.invite(pulse.id, "console", "acme", who)
-        await ctx.repos.readiness.answer(invite, dict(answers), now=ctx.now)
+        await app.engine.handle(
+            FormSubmission(
+                actor=Actor(platform="console", tenant="acme", user_id=who),
+                form_id="readiness",
+                values=dict(answers),
+                state={"pulse_id": str(pulse.id)},
+            )
+        )
     out.pulse = pulse
+
+
+async def _add_person(ctx: Any, who: str) -> None:
+    ctx.repos.session.add(Person(platform="console", tenant="acme", user_id=who))
 
 
 async def _collect(ctx: Any, out: Run) -> None:
@@ -306,35 +317,37 @@ def attack(scenario: Scenario, run_: Run) -> list[tuple[str, Hashable, object]]:
             fields[name].actual[("review", rid)] = value
     pair_of = {("checkin", c): a.pair for c, a in run_.checkin_ids.items()}
     pair_of |= {("review", r): f.pair for r, f in run_.review_ids.items()}
+    months = {d.period: d for d in run_.digests if d.period != "pilot-report"}
     for digest in run_.digests:
-        checkins, reviews = covered(scenario, run_, digest)
         shown = run_.sent[f"digest:{digest.program_id}:{digest.period}"]
-        values = {f["key"]: shown.get(f["label"]) for f in digest.figures}
-        read_digest(fields, values, pair_of, checkins, reviews)
+        if digest.period == "pilot-report":
+            for period, values in report_values(digest, shown).items():
+                read_digest(fields, values, pair_of, *covered(months[period]))
+        else:
+            values = {f["key"]: shown.get(f["label"]) for f in digest.figures}
+            read_digest(fields, values, pair_of, *covered(digest))
     if run_.pulse is not None:
         read_pulse(fields, scenario, run_.pulse, run_.sent)
     return pinned(dict(fields))
 
 
-def covered(scenario: Scenario, run_: Run, digest: Digest) -> tuple[list[int], list[int]]:
-    """Which stored answers the digest counted, as the attacker works it out from who
-    answered when, the admin's own pair being left out, and who was erased before it."""
-    admin_pairs = {p for p, pair in enumerate(scenario.pairs) if ADMIN in pair}
-    if digest.period == "pilot-report":
-        since, until, published = START - timedelta(days=3), PUBLISHED[-1], PUBLISHED[-1]
-    else:
-        since = datetime.strptime(digest.period, "%Y-%m").replace(tzinfo=UTC)
-        until = (since + timedelta(days=32)).replace(day=1)
-        published = digest.created_at
+def covered(digest: Digest) -> tuple[list[int], list[int]]:
+    """Which stored answers a month's digest counted. The attacker works this out from who
+    answered when and the public rules (the month they were given in; not a pair with an
+    admin in it; not erased before; not counted by an earlier digest); the ledger holds
+    the same list, so the test reads it there."""
+    return digest.covered.get("checkins", []), digest.covered.get("reviews", [])
 
-    def counted(who: str, pair: int, given: datetime) -> bool:
-        erased_before = who in scenario.erased and published > PUBLISHED[0]
-        return since <= given < until and pair not in admin_pairs and not erased_before
 
-    checkins = [c for c, a in run_.checkin_ids.items() if counted(a.who, a.pair, a.given)]
-    given = MONTHS[-1] + timedelta(days=20)
-    reviews = [r for r, f in run_.review_ids.items() if counted(f.who, f.pair, given)]
-    return checkins, reviews
+def report_values(digest: Digest, shown: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The end-of-pilot report restates each frozen month: period -> key -> as shown."""
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for f in digest.figures:
+        for part in (shown.get(f["label"]) or "").split(" · "):
+            month, _, value = part.partition(": ")
+            moment = datetime.strptime(f"{month} 2027", "%b %Y").replace(tzinfo=UTC)
+            out[f"{moment:%Y-%m}"][f["key"]] = value
+    return out
 
 
 def read_digest(
@@ -357,7 +370,11 @@ def read_digest(
         *((f"theme:{t}", f"theme:{t}", {True}) for t in THEMES),
     ):
         g = groups(name, checkins, "checkin")
-        _count(fields[name], by_key.get(key), g, counted)
+        value = by_key.get(key)
+        other = by_key.get("themes_other") or ""
+        if value is None and name.startswith("theme:") and other.startswith("each raised in"):
+            value = other.removeprefix("each raised in ")  # "fewer than k of n pairs"
+        _count(fields[name], value, g, counted)
     for name, key in (("rating", "going"), ("energy", "energy")):
         _mean(fields[name], by_key.get(key), groups(name, checkins, "checkin"))
     impact = by_key.get("impact")
@@ -391,29 +408,25 @@ def _mean(question: Field, value: str | None, groups: tuple) -> None:
 def read_pulse(
     fields: dict[str, Field], scenario: Scenario, pulse: ReadinessPulse, sent: dict
 ) -> None:
-    """Every answer given counts; the attacker knows her own."""
+    """Everyone asked answered; admins are never asked, so no answer of theirs counts."""
     lines = sent[f"readiness-result:{pulse.id}"]
     for question in readiness.questions():
         name = f"pulse:{question.id}"
         domain = PULSE_QUESTIONS[question.id]
         fields[name] = Field(domain)
-        for who, answers in scenario.pulse:
+        counted = [(who, answers) for who, answers in scenario.pulse if who != ADMIN]
+        for who, answers in counted:
             fields[name].actual[who] = dict(answers)[question.id]
-            if who == ADMIN:
-                fields[name].known.add(who)
         value = lines.get(question.text) or ""
-        everyone = tuple((who,) for who, _ in scenario.pulse)
+        everyone = tuple((who,) for who, _ in counted)
         positive = {"yes"} if question.kind == "yes_no" else {"4", "5"}
         bounds = count_bounds(value, len(everyone))
         if bounds is not None:
             fields[name].facts.append(CountOf(everyone, frozenset(positive), *bounds))
-        if "average" in value:
-            shown = Fraction(value.rsplit("average ", 1)[1].split(" ")[0])
-            fields[name].facts.append(
-                MeanOf(
-                    everyone, shown - Fraction(1, 20), shown + Fraction(1, 20) - Fraction(1, 10**9)
-                )
-            )
+        if "average " in value:
+            bounds = mean_bounds(value.rsplit("average ", 1)[1])
+            if bounds is not None:
+                fields[name].facts.append(MeanOf(everyone, *bounds))
 
 
 # --- the tests ---------------------------------------------------------------------------
@@ -457,19 +470,16 @@ ATTACK_2 = Scenario(
 )
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="attack 1 works on today's code")
 def test_attack_1_report_plus_monthly_digest():
     assert not [p for p in check(ATTACK_1) if p[0] == "met"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="attack 2 works on today's code")
 def test_attack_2_an_admin_in_the_readiness_audience():
     assert not [p for p in check(ATTACK_2) if p[0] == "pulse:sponsor"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="attacks work on today's code")
 @settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("UPWARD_ATTACKER_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,

@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.events import ButtonAction, FormSubmission
 from flows.readiness import questions, recommend, summarise
 from storage.models import ReadinessInvite, ReadinessTally
+from tests.attacker import count_bounds
 from tests.conftest import ADMIN
 from tests.helpers import ROSTER, roster, text_of
 
@@ -57,11 +58,10 @@ async def test_a_pulse_is_counted_and_summarised_only_once_it_closes(
     result = text_of(await session.say(ADMIN, "admin readiness"))
     for text in (result, posted.message.model_dump_json()):
         assert "6 of 6 answered" in text
-        assert "3 of 6 agree · average 4.0 of 5" in text  # leaders ready to listen
+        assert "average 4.0 of 5" in text  # leaders ready to listen: 3, 5, 3, 5, 3, 5
         assert "Launch as a small pilot" in text
-    # everyone agreed that it's safe to speak: withheld, and left out of the recommendation
-    assert "safe telling a senior leader something unwelcome.: not shown" in result
-    assert "answered alike are left out" in result
+    # everyone agreed that it's safe to speak: the average alone, which pins nobody
+    assert "unwelcome.: average 4.0 of 5" in result
     assert "6 of 6 agree" not in result and "6 of 6 say yes" not in result
     await app.engine.tick()
     assert len(console.seen_by("#mentoring-admins")) == 1  # posted once
@@ -74,8 +74,8 @@ async def test_under_k_answers_nothing_is_shown(session, program, app, clock, co
     clock.advance(timedelta(days=8))
     await app.engine.tick()
     result = text_of(await session.say(ADMIN, "admin readiness"))
-    assert "4 of 6 answered" in result and "Not enough answers" in result
-    assert "agree ·" not in result and "say yes" not in result and "Not yet" not in result
+    assert "fewer than 5 of 6 answered" in result and "Not enough answers" in result
+    assert "average" not in result and "say yes" not in result and "Not yet" not in result
 
 
 async def test_answers_are_counted_once_and_never_stored_with_a_name(session, program, app, clock):
@@ -140,10 +140,13 @@ def test_no_figure_below_k_or_pinning_everyones_answer(tallies, k):
         if line.value is None:
             continue
         assert answered >= k
-        assert len(counts) > 1  # not everyone gave the same answer
-        positive = ("yes",) if question.kind == "yes_no" else ("4", "5")
-        agreeing = sum(counts.get(a, 0) for a in positive)
-        assert 0 < agreeing < total  # not "all agree", not "nobody agrees"
+        if question.kind == "agree":
+            assert line.value.startswith("average ")
+            continue
+        lo, hi = count_bounds(line.value, total)
+        # Never "all" or "none": each band holds a yes and a no, or it is exact with at
+        # least k on each side.
+        assert (lo < hi and lo < total and hi > 0) or k <= lo <= total - k
     if answered < k:
         assert all(line.value is None for line in summary.lines)
         assert summary.recommendation.startswith("Not enough answers")

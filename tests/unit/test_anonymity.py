@@ -22,7 +22,7 @@ from flows.anonymity import (
     compute_figures,
     render_digest,
 )
-from flows.copy import NOT_ENOUGH
+from flows.disclosure import NOT_SHOWN, CountBands, count_text
 
 TAXONOMY = {
     "workload": "Workload",
@@ -115,15 +115,17 @@ def test_six_pairs_show_meeting_rate_going_energy_and_common_themes() -> None:
     assert figures["participants"].value == "20"
     assert figures["active_pairs"].value == "10"
     assert figures["responding_pairs"].value == "6"
-    assert figures["meeting_rate"].value == "5 of 6 pairs (83%)"
+    # 5 of 6 would leave a single pair on the other side: worded as a band.
+    assert figures["meeting_rate"].value == "at least 5 of 6 pairs"
     # Pair means: pair 1 = (1 + 1 + 2) / 3, pair 6 = (4 + 4 + 5) / 3, others 4.
     assert figures["going"].value == "3.6 average"  # (4/3 + 13/3 + 16) / 6 = 3.61
     # Mentor energy only: pair 1 = (3 + 4) / 2, others 3.
     assert figures["energy"].value == "3.1 average"  # (3.5 + 15) / 6 = 3.08
-    assert figures["theme:workload"].value == "raised in 5 pairs"
+    assert figures["theme:workload"].value == "raised in at least 5 of 6 pairs"
     assert figures["theme:workload"].label == "Workload"
-    assert figures["theme:tools"].value == "raised in 5 pairs"
-    assert figures["themes_other"].value is None  # always there, so it tells nothing
+    assert figures["theme:tools"].value == "raised in at least 5 of 6 pairs"
+    # Always there, so it tells nothing; it names no theme.
+    assert figures["themes_other"].value == "each raised in fewer than 5 of 6 pairs"
     assert "themes" not in figures
 
 
@@ -162,7 +164,7 @@ def test_fewer_than_k_pairs_suppress_everything_but_the_counts() -> None:
     figures = compute_figures(program(checkins, goals=goals, reviews=reviews, k=5))
 
     shown = {f.key: f.value for f in figures if f.value is not None}
-    assert shown == {"participants": "20", "active_pairs": "10", "responding_pairs": "4"}
+    assert shown == {"participants": "20", "active_pairs": "10", "responding_pairs": "fewer than 5"}
     suppressed = [f.key for f in figures if f.value is None]
     assert suppressed == [
         "meeting_rate",
@@ -193,9 +195,9 @@ def test_theme_raised_in_two_pairs_appears_only_as_suppressed_other_themes() -> 
 
     figures = by_key(compute_figures(program(checkins, k=5)))
 
-    assert figures["theme:workload"].value == "raised in 6 pairs"
+    assert figures["theme:workload"].value == "raised in at least 5 of 7 pairs"
     assert "theme:recognition" not in figures
-    assert figures["themes_other"] == Figure("themes_other", "Other themes", None, 2)
+    assert figures["themes_other"].value == "each raised in fewer than 5 of 7 pairs"
     assert "theme:growth" not in figures  # raised by nobody: omitted altogether
 
 
@@ -205,7 +207,7 @@ def test_themes_outside_the_taxonomy_are_ignored() -> None:
     figures = compute_figures(program(checkins, k=5))
 
     assert [f for f in figures if f.key.startswith("theme")] == [
-        Figure("themes_other", "Other themes", None, 0)
+        Figure("themes_other", "Other themes", "each raised in fewer than 5 of 6 pairs", 6)
     ]
     assert "Bob" not in repr(figures)
 
@@ -219,7 +221,7 @@ def test_excluded_pairs_are_not_counted() -> None:
         compute_figures(program(checkins, goals=goals, reviews=reviews, k=5, exclude={2, 5}))
     )
 
-    assert figures["responding_pairs"].value == "4"
+    assert figures["responding_pairs"].value == "fewer than 5"
     for key in ("meeting_rate", "going", "energy", "goal_completion", "impact", "again"):
         assert figures[key].value is None
         assert figures[key].pairs == 4
@@ -237,7 +239,7 @@ def test_two_checkins_from_the_same_pair_count_once() -> None:
     # Eight check-ins, but only four pairs: still below k = 5.
     four_pairs = [c for pair in range(1, 5) for c in both_partners(pair)]
     figures = by_key(compute_figures(program(four_pairs, k=5)))
-    assert figures["responding_pairs"].value == "4"
+    assert figures["responding_pairs"].value == "fewer than 5"
     assert figures["meeting_rate"].value is None
 
     # Partners disagree on whether they met: the pair met.
@@ -246,9 +248,12 @@ def test_two_checkins_from_the_same_pair_count_once() -> None:
         checkin(1, role="mentee", met=False),
         *(checkin(pair, met=False) for pair in range(2, 6)),
     ]
-    figures = by_key(compute_figures(program(checkins, k=5)))
-    assert figures["meeting_rate"].value == "1 of 5 pairs (20%)"
+    figures = by_key(compute_figures(program(checkins, k=3)))
+    assert figures["meeting_rate"].value == "fewer than 3 of 5 pairs"
     assert figures["meeting_rate"].pairs == 5
+    six = [*checkins, checkin(6, met=True), checkin(7, met=True)]
+    figures = by_key(compute_figures(program(six, k=3)))
+    assert figures["meeting_rate"].value == "3 of 7 pairs (43%)"  # pair 1 counts once
 
 
 def test_pair_means_weigh_each_pair_once() -> None:
@@ -261,17 +266,18 @@ def test_pair_means_weigh_each_pair_once() -> None:
     assert figures["going"].value == "4.2 average"  # (1 + 4 * 5) / 5, not (5 + 20) / 9
 
 
-def test_an_average_that_only_one_set_of_answers_gives_is_suppressed() -> None:
+def test_an_average_near_an_end_is_shown_in_a_band_that_fixes_no_answer() -> None:
     # 1, 1 and (1 + 2) / 2: "1.2 average" could only come from the two single answers
-    # being 1 (Hypothesis found it in test_digest_inference). Whoever answered alone is
-    # given away, so the figure is not shown.
+    # being 1 (Hypothesis found it in test_digest_inference). For pairs of these sizes
+    # the lowest tenths are merged until each band leaves every answer two values, and
+    # which band is shown depends on the answers only through the mean.
     leaky = [checkin(1, rating=1), checkin(2, rating=1)]
     leaky += [checkin(3, role="mentor", rating=1), checkin(3, role="mentee", rating=2)]
     # Move one answer up and many answer sets give the same average: it is shown.
     free = [checkin(1, rating=2), checkin(2, rating=1)]
     free += [checkin(3, role="mentor", rating=1), checkin(3, role="mentee", rating=2)]
 
-    assert by_key(compute_figures(program(leaky, k=3)))["going"].value is None
+    assert by_key(compute_figures(program(leaky, k=3)))["going"].value == "1.3 or lower"
     assert by_key(compute_figures(program(free, k=3)))["going"].value == "1.5 average"
 
 
@@ -293,10 +299,10 @@ def test_goals_impact_and_again() -> None:
 
     figures = by_key(compute_figures(program([], goals=goals, reviews=reviews, k=5)))
 
-    assert figures["goal_completion"].value == "15 of 20 (75%)"
+    assert figures["goal_completion"].value == "15 of 20 goals (75%)"
     assert figures["goal_completion"].pairs == 5
     assert figures["impact"].value == "2.5 → 3.9 (+1.4)"
-    assert figures["again"].value == "5 of 6 answers"
+    assert figures["again"].value == "at least 5 of 6 answers"  # one "no" would stand alone
     assert figures["again"].pairs == 5
 
 
@@ -305,7 +311,7 @@ def test_impact_change_can_be_negative_and_adds_up_as_printed() -> None:
 
     figures = by_key(compute_figures(program([], reviews=reviews, k=3)))
 
-    assert figures["impact"].value == "4.3 → 3.7 (-0.6)"
+    assert figures["impact"].value == "4.3 → 3.7 (-0.6)"  # pair means 4, 4, 5 and 3, 3, 5
 
 
 def test_goals_below_k_pairs_are_suppressed_however_many_goals() -> None:
@@ -313,16 +319,17 @@ def test_goals_below_k_pairs_are_suppressed_however_many_goals() -> None:
 
     figures = by_key(compute_figures(program([], goals=goals, k=5)))
 
-    assert figures["goal_completion"] == Figure("goal_completion", "Goals done", None, 4)
+    assert figures["goal_completion"] == Figure("goal_completion", "Goals due, done", None, 4)
 
 
 @pytest.mark.parametrize("done", [False, True])
-def test_goals_all_done_or_none_done_are_suppressed_like_meetings(done: bool) -> None:
+def test_goals_all_done_or_none_done_are_worded_as_bands_like_meetings(done: bool) -> None:
     goals = [GoalFact(pair, done=done) for pair in range(1, 7) for _ in range(2)]
 
     figures = by_key(compute_figures(program([], goals=goals, k=5)))
 
-    assert figures["goal_completion"] == Figure("goal_completion", "Goals done", None, 6)
+    expected = "at least 8 of 12 goals" if done else "fewer than 5 of 12 goals"
+    assert figures["goal_completion"] == Figure("goal_completion", "Goals due, done", expected, 6)
 
 
 def test_k_below_three_is_rejected() -> None:
@@ -340,19 +347,25 @@ def test_rendering_shows_not_enough_and_never_a_participant_id() -> None:
     message = render_digest("Upward digest", "March 2027", figures, k=5)
 
     assert message.summary == "Upward digest: March 2027"
-    heading, text, fields = message.blocks
+    heading, text, fields, withheld = message.blocks
     assert heading == Heading(text="Upward digest")
     assert isinstance(text, Text)
     assert text.text.startswith("March 2027\n")
-    assert "Figures cover at least 5 pairs; smaller groups are not shown." in text.text
+    assert "Figures over fewer than 5 pairs" in text.text
     assert isinstance(fields, Fields)
     items = dict(fields.items)
-    assert items["Pairs who met"] == "5 of 6 pairs (83%)"
-    assert items["Workload"] == "raised in 5 pairs"
+    assert items["Pairs who met"] == "at least 5 of 6 pairs"
+    assert items["Workload"] == "raised in at least 5 of 6 pairs"
     assert items["Energy it took mentors, 1–5"] == "3.0 average"
-    assert items["Other themes"] == NOT_ENOUGH
-    assert items["Confidence on learning topics, before → now"] == NOT_ENOUGH
-    assert items["Would do it again"] == NOT_ENOUGH
+    assert items["Other themes"] == "each raised in fewer than 5 of 6 pairs"
+    for label in ("Confidence on learning topics, before → now", "Would do it again"):
+        assert label not in items
+    # One line for everything withheld, in one wording whatever the reason.
+    assert withheld == Text(
+        text="Not shown, to keep answers private: Pairs drifting top-down, Goals due, done, "
+        "Confidence on learning topics, before → now, Would do it again."
+    )
+    assert NOT_SHOWN not in items.values()
     rendered = message.model_dump_json()
     assert "98765" not in rendered
     assert "87654" not in rendered
@@ -410,8 +423,6 @@ def expected_pairs(data: DigestInput) -> dict[str, set[int]]:
     checkins = [c for c in data.checkins if c.pair_id not in out]
     responding = {c.pair_id for c in checkins}
     raised = {theme: {c.pair_id for c in checkins if theme in c.themes} for theme in data.themes}
-    telling = lambda pairs: data.k <= len(pairs) < len(responding)  # noqa: E731
-    rare = [pairs for pairs in raised.values() if pairs and not telling(pairs)]
     reviewing = {r.pair_id for r in data.reviews if r.pair_id not in out}
     return {
         "responding_pairs": responding,
@@ -421,7 +432,7 @@ def expected_pairs(data: DigestInput) -> dict[str, set[int]]:
         "top_down": {c.pair_id for c in checkins if c.lead is not None},
         "themes": responding,
         **{f"theme:{theme}": pairs for theme, pairs in raised.items()},
-        "themes_other": set().union(*rare),
+        "themes_other": responding,
         "goal_completion": {g.pair_id for g in data.goals if g.pair_id not in out},
         "impact": reviewing,
         "again": reviewing,
@@ -474,17 +485,57 @@ def test_every_shown_theme_covers_at_least_k_pairs(data: DigestInput) -> None:
         assert themes == [Figure("themes", "Themes", None, len(expected["responding_pairs"]))]
         return
     shown = [f for f in themes if f.key.startswith("theme:")]
+    responding = len(expected["responding_pairs"])
+    if not CountBands(responding, data.k).shown:
+        assert themes == [Figure("themes", "Themes", None, responding)]
+        return
     for figure in shown:
         assert figure.pairs >= data.k
-        assert figure.value == f"raised in {figure.pairs} pairs"
-    responding = len(expected["responding_pairs"])
+        assert figure.value == f"raised in {count_text(figure.pairs, responding, data.k, 'pairs')}"
     assert [f.key for f in shown] == [
-        f"theme:{theme}"
-        for theme in TAXONOMY
-        if data.k <= len(expected[f"theme:{theme}"]) < responding
+        f"theme:{theme}" for theme in TAXONOMY if data.k <= len(expected[f"theme:{theme}"])
     ]
     others = [f for f in themes if f.key == "themes_other"]
-    assert [(f.value, f.pairs) for f in others] == [(None, len(expected["themes_other"]))]
+    other = f"each raised in fewer than {data.k} of {responding} pairs"
+    assert [(f.value, f.pairs) for f in others] == [(other, responding)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(digest_inputs(), st.randoms(use_true_random=False))
+def test_what_is_withheld_depends_on_who_answered_never_on_what(
+    data: DigestInput, rng: random.Random
+) -> None:
+    """The attacker knows who answered: if withholding followed the answers, "not shown"
+    would tell her something about them."""
+    answered_otherwise = dataclasses.replace(
+        data,
+        checkins=tuple(
+            dataclasses.replace(
+                c,
+                met=rng.random() < 0.5,
+                rating=rng.randint(1, 5),
+                themes=frozenset(t for t in THEME_IDS if rng.random() < 0.5),
+                energy=None if c.energy is None else rng.randint(1, 5),
+                lead=None if c.lead is None else rng.choice(("junior", "shared", "senior")),
+            )
+            for c in data.checkins
+        ),
+        goals=tuple(dataclasses.replace(g, done=rng.random() < 0.5) for g in data.goals),
+        reviews=tuple(
+            dataclasses.replace(
+                r,
+                confidence_before=rng.randint(1, 5),
+                confidence_now=rng.randint(1, 5),
+                again=rng.random() < 0.5,
+            )
+            for r in data.reviews
+        ),
+    )
+
+    def withheld(figures: list[Figure]) -> set[str]:
+        return {f.key for f in figures if f.value is None}
+
+    assert withheld(compute_figures(data)) == withheld(compute_figures(answered_otherwise))
 
 
 @settings(max_examples=200, deadline=None)
