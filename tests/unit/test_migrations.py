@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import pprint
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -195,3 +196,50 @@ async def test_pairprompt_loses_its_foreign_keys_and_keeps_its_rows(target: Targ
             assert [tuple(row) for row in rows] == [(1, 1, "first", 1), (1, 2, "second", 2)]
     finally:
         await database.dispose()
+
+
+async def test_the_ledger_records_what_earlier_digests_counted(target: Target) -> None:
+    """Migration 0015: a monthly digest published before it covers the answers given in
+    its month, so a later period can't count them again; other periods cover nothing."""
+    await upgrade_async(target.url, "0014")
+    database = target.database()
+    statements = [
+        "INSERT INTO program (id, slug, name, focus, topics, cadence, duration_months, pilot,"
+        " mentor_capacity, anonymity_threshold, support, preparation, active, created_at)"
+        " VALUES (1, 'p', 'P', 'technology', '{}', 'monthly', 6, false, 1, 5, '', true, true,"
+        " '2027-01-01 00:00:00+00:00')",
+        "INSERT INTO participant (id, program_id, platform, tenant, user_id, display_name,"
+        " role, offers, wants, off_limits, timezone, status, priority, agreed_at, joined_at)"
+        " VALUES (1, 1, 'slack', 'T', 'U1', '', 'mentor', '[]', '[]', '[]', 'UTC', 'active',"
+        " false, '2027-01-01 00:00:00+00:00', '2027-01-01 00:00:00+00:00'),"
+        " (2, 1, 'slack', 'T', 'U2', '', 'mentee', '[]', '[]', '[]', 'UTC', 'active',"
+        " false, '2027-01-01 00:00:00+00:00', '2027-01-01 00:00:00+00:00')",
+        "INSERT INTO pair (id, program_id, mentor_id, mentee_id, two_way, explanation,"
+        " shared_topics, status, started_at) VALUES (1, 1, 1, 2, false, '', '[]', 'active',"
+        " '2027-01-04 00:00:00+00:00')",
+        "INSERT INTO checkin (id, pair_id, participant_id, cycle, met, rating, themes,"
+        " submitted_at) VALUES (1, 1, 1, 1, true, 4, '[]', '2027-01-20 10:00:00+00:00'),"
+        " (2, 1, 2, 1, true, 4, '[]', '2027-02-03 10:00:00+00:00')",
+        "INSERT INTO digest (id, program_id, period, figures, created_at)"
+        " VALUES (1, 1, '2027-01', '[]', '2027-02-01 10:00:00+00:00')",
+        "INSERT INTO digest (id, program_id, period, figures, created_at)"
+        " VALUES (2, 1, 'pilot-report', '[]', '2027-02-01 11:00:00+00:00')",
+    ]
+    try:
+        async with database.engine.begin() as conn:
+            for statement in statements:
+                await conn.exec_driver_sql(statement)
+    finally:
+        await database.dispose()
+
+    await upgrade_async(target.url, "0015")
+
+    database = target.database()
+    try:
+        async with database.engine.connect() as conn:
+            rows = await conn.exec_driver_sql("SELECT id, covered FROM digest ORDER BY id")
+            covered = {row[0]: row[1] for row in rows}
+    finally:
+        await database.dispose()
+    as_dict = {k: json.loads(v) if isinstance(v, str) else v for k, v in covered.items()}
+    assert as_dict == {1: {"checkins": [1], "reviews": []}, 2: {}}
