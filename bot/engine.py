@@ -228,7 +228,7 @@ class Engine:
             return await self._on_first_contact(event, ctx) if self._on_first_contact else []
         route, routed = self.router.resolve(event)
         if route is None:
-            return [copy.unknown(event)]
+            return [copy.unknown(routed, admin=self.policy.is_admin(event.actor))]
         if route.admin and not await self._admin_allowed(route, routed, ctx):
             return [copy.admins_only()]
         replies = _as_list(await route.handler(routed, ctx))

@@ -189,11 +189,12 @@ def _validate(values: dict[str, str | list[str]], *, mentor: bool) -> tuple[dict
     note = (one(values.get("note")) or "").strip()
     if len(note) > NOTE_LIMIT:
         errors["note"] = f"Keep the note under {NOTE_LIMIT} characters."
+    scale = {o.value: int(o.value) for o in SCALE}  # only values already checked convert
     answers = {
         "met": met == "yes",
-        "rating": int(rating) if rating and rating.isdigit() else 0,
+        "rating": scale.get(rating or "", 0),
         "themes": themes,
-        "energy": int(energy) if energy else None,
+        "energy": scale.get(energy or ""),
         "lead": lead,
         "note": note or None,
     }

@@ -12,6 +12,8 @@ HELP_LINES = (
     ("checkin", "a private check-in on how it's going"),
     ("pause YYYY-MM-DD", "take a break until a date; everything resumes by itself"),
     ("end", "end your pairing or ask for a re-match, confidentially and without blame"),
+    ("circle", "junior mentors: join this month's mentor circle"),
+    ("home", "your mentoring at a glance"),
     ("concern", "tell the program lead, in confidence, that something is wrong"),
     ("leave", "leave the program"),
     ("my-data", "a copy of everything stored about you"),
@@ -27,6 +29,9 @@ ADMIN_HELP_LINES = (
     ("admin channel here", "said in a channel: post the digests there (`off` to stop)"),
     ("admin concerns", "read the concerns participants raised"),
     ("admin kickoff", "announce the program kick-off (date, link, agenda) to everyone"),
+    ("admin introduce", "preparation counts; `all` or `@someone` introduces waiting pairs now"),
+    ("admin readiness", "an anonymous readiness pulse before enrolment (`new` for another)"),
+    ("admin thanks", "thank everyone taking part, at the end of the program"),
     ("admin audit", "the latest admin actions"),
 )
 
@@ -69,10 +74,22 @@ def form_not_saved(errors: dict[str, str]) -> Say:
     )
 
 
-def unknown(event: BaseEvent) -> Say:
+def unknown(event: BaseEvent, *, admin: bool = False) -> Say:
+    """`event` as routed: an admin sub-command arrives named `admin <sub>`."""
     if isinstance(event, Command):
-        name = event.name.removeprefix("admin ")
-        return help_message(prefix=f"I don't know the command `{name}`. Here is what I can do:")
+        if event.name == "admin" or event.name.startswith("admin "):
+            if not admin:
+                return admins_only()
+            sub = event.name.removeprefix("admin").strip()
+            prefix = (
+                f"I don't know the admin command `{sub}`. Here is what I can do:"
+                if sub
+                else "Admin commands, and everything else I can do:"
+            )
+            return help_message(prefix=prefix, admin=True)
+        return help_message(
+            prefix=f"I don't know the command `{event.name}`. Here is what I can do:", admin=admin
+        )
     return say("That button or form has expired. Type `/mentoring help` to see what I can do.")
 
 
