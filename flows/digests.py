@@ -26,7 +26,8 @@ from flows.channels import admin_channels
 from flows.checkins import THEMES
 from flows.context import FlowContext, actor_of
 from flows.programs import current_program
-from storage.models import Digest, Program, Review
+from storage.answers import ReviewView
+from storage.models import Digest, Program
 
 
 async def gather(
@@ -52,7 +53,7 @@ async def gather(
             energy=c.energy,
             lead=c.lead,
         )
-        for c in await ctx.repos.checkins.for_pairs(pair_ids)
+        for c in await ctx.repos.checkins.for_pairs(pair_ids, since=since, until=until)
         if in_period(c.submitted_at)
     ]
     goals = [
@@ -60,8 +61,8 @@ async def gather(
         for g in await ctx.repos.goals.for_pairs(pair_ids)
         if g.created_at < until
     ]
-    latest: dict[tuple[int, int], Review] = {}  # final answers replace midpoint ones
-    for review in await ctx.repos.reviews.for_pairs(pair_ids):
+    latest: dict[tuple[int, int], ReviewView] = {}  # final answers replace midpoint ones
+    for review in await ctx.repos.reviews.for_pairs(pair_ids, since=since, until=until):
         if in_period(review.submitted_at):
             key = (review.pair_id, review.participant_id)
             if key not in latest or review.stage == "final":

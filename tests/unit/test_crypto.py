@@ -107,21 +107,22 @@ async def test_rotate_all_reencrypts_every_row_in_batches(tmp_path: Path) -> Non
                 pair_id=pair.id,
                 participant_id=people[0].id,
                 cycle=cycle,
-                met=True,
-                rating=3,
+                answers_enc="",
                 submitted_at=datetime.now(UTC),
             )  # type: ignore[arg-type]
             checkin.note_enc = Cipher([old]).encrypt(f"{SECRET} {cycle}", checkin.note_context)
+            checkin.answers_enc = Cipher([old]).encrypt_json({"met": True}, checkin.answers_context)
             s.add(checkin)
         await s.commit()
     report = await rotate_all(db, Cipher([new, old]), batch=200)
-    assert (report.rotated, report.unreadable) == (450, 0)
+    assert (report.rotated, report.unreadable) == (900, 0)  # each row's note and answers
     async with db.session() as s:
         from sqlmodel import select
 
         stored = (await s.exec(select(CheckIn))).all()
     only_new = Cipher([new])
     assert all(only_new.decrypt(c.note_enc, c.note_context).startswith(SECRET) for c in stored)  # type: ignore[arg-type]
+    assert all(only_new.decrypt_json(c.answers_enc, c.answers_context) for c in stored)
     await db.dispose()
 
 
