@@ -48,7 +48,7 @@ WHO_SEES_WHAT = (
         "your name, role, shared topics, and goals you add together; never your check-ins",
     ),
     ("Program admins", "totals over at least k pairs; never your check-in answers or notes"),
-    ("Operators (IT)", "the database, where your private notes are encrypted"),
+    ("Operators (IT)", "the database, where your answers and notes are encrypted"),
     ("Only you", "your check-in answers, notes, and who you asked not to be paired with"),
 )
 

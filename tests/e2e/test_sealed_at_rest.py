@@ -5,8 +5,9 @@ CHECKPOINT, as a DBA or a file-level backup would read them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ from adapters.console.harness import ConsoleSession
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.settings import load_settings
+from storage.crypto import Cipher
+from storage.db import Database
+from storage.models import ReadinessPulse
+from storage.repositories import Repositories
 from tests.conftest import ADMIN
 from tests.helpers import matched, opened_checkins, opened_reviews, pilot
 from tests.pg import fresh_schema, table_pages
@@ -131,8 +136,6 @@ async def test_no_answer_can_be_read_from_the_database_files(
         )
         assert replies
     async with app.db.session() as s:
-        from storage.repositories import Repositories
-
         tallies = await Repositories(s, app.engine.cipher).readiness.tallies(1)
     assert tallies["sponsor"]["unsure"] == 5  # counted, and readable with the key
 
@@ -166,3 +169,49 @@ async def test_no_answer_can_be_read_from_the_database_files(
     # Not without it. (The pulse has closed by now: its published totals are aggregates.)
     found = await raw_bytes(app)
     assert readable(found, CHECKIN_MARKERS + REVIEW_MARKERS) == []
+
+
+@pytest.mark.postgres
+async def test_answers_at_the_same_moment_are_all_counted_in_the_sealed_tally() -> None:
+    """Each answer reads, counts and reseals the pulse's one document: on PostgreSQL, where
+    answers really run at once, none may overwrite another."""
+    async with fresh_schema() as pg:
+        await _answer_at_once(pg.database())
+
+
+async def _answer_at_once(db: Database) -> None:
+    cipher = Cipher([Fernet.generate_key().decode()])
+    now = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    people = [("console", "acme", f"u{i}") for i in range(8)]
+    try:
+        await db.create_all()
+        async with db.session() as s:
+            pulse = ReadinessPulse(
+                platform="console", tenant="acme", created_by="x", created_at=now,
+                closes_at=now + timedelta(days=3),
+            )  # fmt: skip
+            await Repositories(s, cipher).readiness.create(
+                pulse, people, [("sponsor", "yes"), ("sponsor", "no")]
+            )
+            await s.commit()
+            pulse_id = pulse.id
+
+        async def answer(user_id: str, said: str) -> bool:
+            async with db.session() as s:
+                repos = Repositories(s, cipher)
+                invite = await repos.readiness.invite(pulse_id, "console", "acme", user_id)  # type: ignore[arg-type]
+                assert invite is not None
+                counted = await repos.readiness.answer(invite, {"sponsor": said}, now=now)
+                await s.commit()
+                return counted
+
+        said = ["yes" if i % 3 else "no" for i in range(len(people))]
+        results = await asyncio.gather(
+            *(answer(p[2], a) for p, a in zip(people, said, strict=True))
+        )
+        assert all(results)
+        async with db.session() as s:
+            tallies = await Repositories(s, cipher).readiness.tallies(pulse_id)  # type: ignore[arg-type]
+        assert tallies == {"sponsor": {"yes": said.count("yes"), "no": said.count("no")}}
+    finally:
+        await db.dispose()
