@@ -119,6 +119,12 @@ def build_app(
     return App(settings=settings, db=db, engine=engine, adapters=adapters, slack=slack, teams=teams)
 
 
+def migration_cipher(settings: Settings) -> Cipher:
+    """The cipher `upward db upgrade` hands the migrations that seal data already stored:
+    the same keys (or SQLite key file) the app will use."""
+    return build_cipher(settings, Database(settings.database_url))
+
+
 def build_cipher(settings: Settings, db: Database) -> Cipher:
     """Keys from settings; otherwise (zero set-up) a key file beside the SQLite database."""
     if settings.encryption_keys:

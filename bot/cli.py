@@ -12,7 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from bot.app import App, build_app
+from bot.app import App, build_app, migration_cipher
 from bot.errors import ConfigurationError
 from bot.settings import Settings, load_settings
 from flows.context import FlowContext
@@ -72,7 +72,12 @@ def db_upgrade() -> None:
     from storage.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
+    try:
+        cipher = migration_cipher(settings)
+    except ConfigurationError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    upgrade(settings.database_url, cipher=cipher)
     typer.echo("Database is up to date.")
 
 

@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 from adapters.console.adapter import ConsoleAdapter, Delivered
 from adapters.console.harness import ConsoleSession
 from adapters.console.render import render_message
-from bot.app import App, build_app
+from bot.app import App, build_app, migration_cipher
 from bot.clock import FrozenClock
 from bot.messages import Say
 from bot.settings import load_settings
@@ -249,7 +249,7 @@ async def run_demo(db_path: Path) -> None:
         admin_channels=[f"console:{TENANT}:mentoring-admins"],
         outbox_in_flight=1,  # one send at a time: the transcript comes out in the same order
     )
-    await upgrade_async(settings.database_url)
+    await upgrade_async(settings.database_url, cipher=migration_cipher(settings))
     clock = FrozenClock(START)
     console = ConsoleAdapter(tenant=TENANT, echo=None)
     app = build_app(settings, clock=clock, adapters={"console": console})

@@ -13,7 +13,7 @@ from typing import IO, Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import App, build_app
+from bot.app import App, build_app, migration_cipher
 from bot.errors import ConfigurationError
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -137,7 +137,7 @@ def run_server(settings: Settings, *, host: str = "0.0.0.0", port: int = 3000) -
     from storage.migrate import upgrade
 
     configure_logging(settings.log_format)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, cipher=migration_cipher(settings))
     app = build_app(settings)
     lock = hold_sqlite_lock(app.db.sqlite_path) if app.db.sqlite_path else None
     log.info(

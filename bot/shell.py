@@ -9,7 +9,7 @@ from adapters.console.adapter import ConsoleAdapter
 from adapters.console.harness import ConsoleSession
 from adapters.console.parse import field_answer, parse_line
 from adapters.console.render import render_field_prompt, render_form_intro
-from bot.app import App, build_app
+from bot.app import App, build_app, migration_cipher
 from bot.clock import FrozenClock
 from bot.messages import Form, FormErrors
 from bot.settings import Settings
@@ -22,7 +22,7 @@ given) and runs it then. `quit` leaves."""
 
 
 async def run_shell(settings: Settings, *, tenant: str) -> None:
-    await upgrade_async(settings.database_url)
+    await upgrade_async(settings.database_url, cipher=migration_cipher(settings))
     adapter = ConsoleAdapter(tenant=tenant)
     # The shell's own clock: `tick <moment>` moves it, so what people do next happens then.
     clock = FrozenClock(datetime.now(UTC))

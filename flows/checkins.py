@@ -9,7 +9,8 @@ from flows.answers import one
 from flows.context import FlowContext
 from flows.cycles import Calendar, Dated, current_cycle
 from flows.participants import membership, partner_role_in
-from storage.models import CheckIn, Pair, Participant
+from storage.answers import CheckInAnswers
+from storage.models import Pair, Participant
 from storage.repositories.pairs import ActivePair
 
 THEMES: dict[str, str] = {
@@ -122,21 +123,22 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
     answers, errors = _validate(event.values, mentor=me.role != "mentee")
     if errors:
         return FormErrors(errors=errors)
-    # One answer per person per cycle: a replayed or edited submission replaces it.
-    checkin = await ctx.repos.checkins.find(pair.id, me.id, cycle) or CheckIn(  # type: ignore[arg-type]
-        pair_id=pair.id,
-        participant_id=me.id,
-        cycle=cycle,  # type: ignore[arg-type]
+    # One answer per person per cycle: a replayed or edited submission replaces it. The
+    # answers and the note are sealed at rest.
+    await ctx.repos.checkins.record(
+        pair.id,  # type: ignore[arg-type]
+        me.id,  # type: ignore[arg-type]
+        cycle,
+        CheckInAnswers(
+            met=answers["met"],
+            rating=answers["rating"],
+            themes=answers["themes"],
+            energy=answers["energy"],
+            lead=answers["lead"],
+        ),
+        answers["note"],
+        ctx.now,
     )
-    checkin.met, checkin.rating, checkin.themes = (
-        answers["met"],
-        answers["rating"],
-        answers["themes"],
-    )
-    checkin.energy, checkin.lead = answers["energy"], answers["lead"]
-    checkin.note_enc = ctx.repos.cipher.encrypt_optional(answers["note"], checkin.note_context)
-    checkin.submitted_at = ctx.now
-    await ctx.repos.checkins.save(checkin)
     return _thanks(me, answers, await _support(ctx, pair))
 
 

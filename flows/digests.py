@@ -31,7 +31,8 @@ from flows.checkins import THEMES
 from flows.context import FlowContext, actor_of
 from flows.disclosure import NOT_SHOWN
 from flows.programs import current_program
-from storage.models import Digest, Program, Review
+from storage.answers import ReviewView
+from storage.models import Digest, Program
 
 
 async def gather(
@@ -52,7 +53,7 @@ async def gather(
     in_period = lambda moment: since <= moment < until  # noqa: E731
     checkins = [
         c
-        for c in await ctx.repos.checkins.for_pairs(pair_ids)
+        for c in await ctx.repos.checkins.for_pairs(pair_ids, since=since, until=until)
         if in_period(c.submitted_at) and c.id not in counted["checkins"]
         and c.pair_id not in excluded
     ]  # fmt: skip
@@ -62,8 +63,8 @@ async def gather(
         if g.due_on is not None and in_period(_end_of(g.due_on))
         and g.id not in counted["goals"] and g.pair_id not in excluded
     ]  # fmt: skip
-    latest: dict[tuple[int, int], Review] = {}  # final answers replace midpoint ones
-    for review in await ctx.repos.reviews.for_pairs(pair_ids):
+    latest: dict[tuple[int, int], ReviewView] = {}  # final answers replace midpoint ones
+    for review in await ctx.repos.reviews.for_pairs(pair_ids, since=since, until=until):
         if (
             in_period(review.submitted_at)
             and review.id not in counted["reviews"]

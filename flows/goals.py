@@ -229,7 +229,7 @@ async def _planned(ctx: FlowContext, calendar: Calendar, chunk: list[ActivePair]
         if goal.due_on and goal.due_on <= ctx.now.date():
             overdue.setdefault(goal.pair_id, {}).setdefault(goal.owner_id, []).append(goal)
     finished = {pair.id: done for pair in chunk if (done := _finished(calendar, pair)) >= 1}
-    met = await ctx.repos.checkins.met_in(list(finished))
+    met = await ctx.repos.checkins.met_in(finished)
     planned = []
     for pair in chunk:
         cycle = calendar.current(pair)

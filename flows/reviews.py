@@ -21,7 +21,7 @@ from flows.context import FlowContext
 from flows.cycles import Calendar, Dated
 from flows.digests import pilot_report_due
 from flows.participants import partner_role_in
-from storage.models import Review
+from storage.answers import ReviewAnswers
 from storage.repositories.pairs import ActivePair
 
 STAGES = {"midpoint": "Midpoint review", "final": "Final review"}
@@ -86,17 +86,19 @@ async def submit(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
         errors["changed"] = f"Keep it under {CHANGED_LIMIT} characters."
     if errors:
         return FormErrors(errors=errors)
-    review = await ctx.repos.reviews.find(pair.id, me.id, stage) or Review(  # type: ignore[arg-type]
-        pair_id=pair.id,
-        participant_id=me.id,
-        stage=stage,  # type: ignore[arg-type]
+    # One review per person per stage; the scores and the text are sealed at rest.
+    await ctx.repos.reviews.record(
+        pair.id,  # type: ignore[arg-type]
+        me.id,  # type: ignore[arg-type]
+        stage,
+        ReviewAnswers(
+            confidence_before=int(str(values["confidence_before"])),
+            confidence_now=int(str(values["confidence_now"])),
+            again=values["again"] == "yes",
+        ),
+        changed or None,
+        ctx.now,
     )
-    review.changed_enc = ctx.repos.cipher.encrypt_optional(changed or None, review.changed_context)
-    review.confidence_before = int(str(values["confidence_before"]))
-    review.confidence_now = int(str(values["confidence_now"]))
-    review.again = values["again"] == "yes"
-    review.submitted_at = ctx.now
-    await ctx.repos.reviews.save(review)
     return say("Thank you. Your review is private; it only counts in totals across many pairs.")
 
 

@@ -8,8 +8,10 @@ quietly showing one person's words as someone else's.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -19,6 +21,7 @@ class DecryptionError(Exception):
 
 
 SEAL = "upward-sealed:v1:"
+PAD = 256  # sealed documents are padded to a multiple of this many characters
 
 
 class Cipher:
@@ -50,6 +53,20 @@ class Cipher:
 
     def decrypt_optional(self, token: str | None, context: str) -> str | None:
         return self.decrypt(token, context) if token else None
+
+    def encrypt_json(self, value: Any, context: str, *, pad: int = PAD) -> str:
+        """One sealed JSON document, padded with spaces to a multiple of `pad` characters:
+        a ciphertext's length would otherwise tell how much was answered (how many themes,
+        whether an optional answer was given, how large a count has grown)."""
+        text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+        width = -(-max(len(text), 1) // pad) * pad
+        return self.encrypt(text.ljust(width), context)
+
+    def decrypt_json(self, token: str, context: str) -> Any:
+        try:
+            return json.loads(self.decrypt(token, context))
+        except json.JSONDecodeError:
+            raise DecryptionError("stored document is not readable") from None
 
     def rotate(self, token: str) -> str:
         """The same sealed text under the newest key (the context travels inside)."""

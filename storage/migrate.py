@@ -10,26 +10,30 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from storage.crypto import Cipher
 from storage.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, cipher: Cipher | None = None) -> Config:
+    """`cipher` reaches the migrations that seal data already stored (0015) as
+    `config.attributes["cipher"]`; without it they refuse if there is anything to seal."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["cipher"] = cipher
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", *, cipher: Cipher | None = None) -> None:
     """Bring the database at `url` to `revision`. Safe to run repeatedly."""
-    command.upgrade(alembic_config(url), revision)
+    command.upgrade(alembic_config(url, cipher), revision)
 
 
-async def upgrade_async(url: str, revision: str = "head") -> None:
+async def upgrade_async(url: str, revision: str = "head", *, cipher: Cipher | None = None) -> None:
     # alembic's env.py runs its own event loop; keep it off the caller's loop.
-    await asyncio.to_thread(upgrade, url, revision)
+    await asyncio.to_thread(lambda: upgrade(url, revision, cipher=cipher))
 
 
 async def schema_status(db: Database) -> tuple[bool, str]:

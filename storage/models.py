@@ -1,4 +1,5 @@
-"""The tables. Confidential free text is stored only as ciphertext (`*_enc` columns)."""
+"""The tables. Confidential free text and every answer a participant gives are stored only
+as ciphertext (`*_enc` columns)."""
 
 from __future__ import annotations
 
@@ -170,20 +171,29 @@ class PairPrompt(SQLModel, table=True):
     lead_id: int  # the Participant who leads the conversation
 
 
+def checkin_answers_context(pair_id: int, participant_id: int, cycle: int) -> str:
+    """What a check-in's sealed answers are bound to (its row and column)."""
+    return f"checkin.answers:{pair_id}:{participant_id}:{cycle}"
+
+
+def review_answers_context(pair_id: int, participant_id: int, stage: str) -> str:
+    return f"review.answers:{pair_id}:{participant_id}:{stage}"
+
+
 class CheckIn(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("pair_id", "participant_id", "cycle"),)
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id", index=True)
     participant_id: int = Field(foreign_key="participant.id", index=True)
     cycle: int
-    met: bool
-    rating: int
-    themes: list[str] = _json()
-    energy: int | None = None
-    # Who led the conversation: junior | shared | senior (a pair drifting top-down)
-    lead: str | None = Field(default=None, max_length=10)
+    # met, rating, themes, energy and who led (storage/answers.py), one sealed document.
+    answers_enc: str = Field(sa_column=Column(Text, nullable=False))
     note_enc: str | None = Field(default=None, sa_column=Column(Text))
     submitted_at: datetime = _ts(nullable=False)
+
+    @property
+    def answers_context(self) -> str:
+        return checkin_answers_context(self.pair_id, self.participant_id, self.cycle)
 
     @property
     def note_context(self) -> str:
@@ -209,10 +219,13 @@ class Review(SQLModel, table=True):
     participant_id: int = Field(foreign_key="participant.id", index=True)
     stage: str = Field(max_length=10)  # midpoint | final
     changed_enc: str | None = Field(default=None, sa_column=Column(Text))
-    confidence_before: int
-    confidence_now: int
-    again: bool
+    # confidence before and now, would do it again (storage/answers.py), one sealed document.
+    answers_enc: str = Field(sa_column=Column(Text, nullable=False))
     submitted_at: datetime = _ts(nullable=False)
+
+    @property
+    def answers_context(self) -> str:
+        return review_answers_context(self.pair_id, self.participant_id, self.stage)
 
     @property
     def changed_context(self) -> str:
@@ -379,14 +392,20 @@ class ReadinessInvite(SQLModel, table=True):
 
 
 class ReadinessTally(SQLModel, table=True):
-    """How many people gave each answer: the only record of what was answered."""
+    """How many people gave each answer, {question: {answer: count}}, one sealed document
+    per pulse: the only record of what was answered. Sealed, the document that changes when
+    an invite is marked answered says nothing about which answers it counted."""
 
-    __table_args__ = (UniqueConstraint("pulse_id", "question", "answer"),)
-    id: int | None = Field(default=None, primary_key=True)
-    pulse_id: int = Field(foreign_key="readinesspulse.id", index=True)
-    question: str = Field(max_length=40)
-    answer: str = Field(max_length=20)
-    count: int = 0
+    pulse_id: int = Field(foreign_key="readinesspulse.id", primary_key=True)
+    counts_enc: str = Field(sa_column=Column(Text, nullable=False))
+
+    @property
+    def counts_context(self) -> str:
+        return tally_context(self.pulse_id)
+
+
+def tally_context(pulse_id: int) -> str:
+    return f"readiness.tally:{pulse_id}"
 
 
 class ThankYou(SQLModel, table=True):

@@ -15,6 +15,7 @@ from storage.models import (
     Concern,
     PairAgreement,
     Participant,
+    ReadinessTally,
     Review,
     ThankYou,
 )
@@ -22,7 +23,10 @@ from storage.models import (
 # Every sealed column (`*_enc`); `tests/unit/test_crypto.py` checks none is missing.
 SECRETS = (
     (CheckIn, "note_enc"),
+    (CheckIn, "answers_enc"),
     (Review, "changed_enc"),
+    (Review, "answers_enc"),
+    (ReadinessTally, "counts_enc"),
     (Participant, "exclusions_enc"),
     (Concern, "text_enc"),
     (ThankYou, "text_enc"),

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlmodel import select
+
 from adapters.console.harness import ConsoleSession
 from bot.messages import FormErrors, Say, ShowForm
+from storage.answers import CheckInView, ReviewView
+from storage.models import Pair
+from storage.repositories import Repositories
 
 
 def text_of(replies: list[Say | ShowForm | FormErrors]) -> str:
@@ -107,3 +114,16 @@ async def matched(session, app, admin="boss"):
     replies = await session.say(admin, "admin match approve")
     await app.engine.dispatch()
     return replies
+
+
+async def opened_checkins(app: Any) -> list[CheckInView]:
+    """Every stored check-in with its sealed answers opened, as the flows read them."""
+    async with app.db.session() as s:
+        pair_ids = list((await s.exec(select(Pair.id))).all())
+        return await Repositories(s, app.engine.cipher).checkins.for_pairs(pair_ids)
+
+
+async def opened_reviews(app: Any) -> list[ReviewView]:
+    async with app.db.session() as s:
+        pair_ids = list((await s.exec(select(Pair.id))).all())
+        return await Repositories(s, app.engine.cipher).reviews.for_pairs(pair_ids)

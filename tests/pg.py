@@ -118,3 +118,21 @@ async def pg_schema() -> AsyncIterator[PgSchema]:
     """A fresh PostgreSQL schema for this test (skips when the server is not configured)."""
     async with fresh_schema() as schema:
         yield schema
+
+
+async def table_pages(database: Database, tables: list[str]) -> bytes:
+    """The raw bytes of these tables' files (and their TOAST tables), as a DBA or a backup
+    of the data directory would read them: after a CHECKPOINT, so that nothing is still only
+    in shared buffers. Needs a superuser (or pg_read_server_files and pg_checkpoint)."""
+    found = b""
+    async with database.engine.connect() as conn:
+        await conn.execute(text("CHECKPOINT"))
+        for table in tables:
+            query = text(
+                "SELECT pg_read_binary_file(pg_relation_filepath(c.oid)) FROM pg_class c "
+                "WHERE c.oid = CAST(:table AS regclass) OR c.oid = ("
+                "  SELECT reltoastrelid FROM pg_class WHERE oid = CAST(:table AS regclass))"
+            )
+            for (content,) in (await conn.execute(query, {"table": table})).all():
+                found += bytes(content)
+    return found

@@ -12,7 +12,7 @@ HELP_LINES = (
     ("checkin", "a private check-in on how it's going"),
     ("pause YYYY-MM-DD", "take a break until a date; everything resumes by itself"),
     ("end", "end your pairing or ask for a re-match, confidentially and without blame"),
-    ("circle", "junior mentors: join this month's mentor circle"),
+    ("circle", "junior mentors: join this month's peer circle"),
     ("home", "your mentoring at a glance"),
     ("concern", "tell the program lead, in confidence, that something is wrong"),
     ("leave", "leave the program"),
@@ -53,7 +53,7 @@ WHO_SEES_WHAT = (
         "your name, role, shared topics, and goals you add together; never your check-ins",
     ),
     ("Program admins", "totals over at least k pairs; never your check-in answers or notes"),
-    ("Operators (IT)", "the database, where your private notes are encrypted"),
+    ("Operators (IT)", "the database, where your answers and notes are encrypted"),
     ("Only you", "your check-in answers, notes, and who you asked not to be paired with"),
 )
 

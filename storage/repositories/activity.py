@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import col, exists, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import CheckIn, Goal, Pair, PairPrompt, Review
+from storage.answers import (
+    CheckInAnswers,
+    CheckInView,
+    ReviewAnswers,
+    ReviewView,
+    open_checkin,
+    open_review,
+    seal_checkin,
+    seal_review,
+)
+from storage.crypto import Cipher
+from storage.models import (
+    CheckIn,
+    Goal,
+    Pair,
+    PairPrompt,
+    Review,
+    checkin_answers_context,
+    review_answers_context,
+)
 from storage.repositories._upsert import insert_many, one_of
 
 
@@ -43,36 +62,75 @@ class PairPrompts:
 
 
 class CheckIns:
-    def __init__(self, session: AsyncSession) -> None:
-        self._s = session
+    """Check-ins, their answers sealed at rest and opened here, in memory only."""
 
-    async def find(self, pair_id: int, participant_id: int, cycle: int) -> CheckIn | None:
+    def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
+        self._s = session
+        self._cipher = cipher
+
+    async def record(
+        self,
+        pair_id: int,
+        participant_id: int,
+        cycle: int,
+        answers: CheckInAnswers,
+        note: str | None,
+        at: datetime,
+    ) -> None:
+        """One answer per person per cycle: a replayed or edited submission replaces it."""
         query = select(CheckIn).where(
             CheckIn.pair_id == pair_id,
             CheckIn.participant_id == participant_id,
             CheckIn.cycle == cycle,
         )
-        return (await self._s.exec(query)).first()
+        checkin = (await self._s.exec(query)).first() or CheckIn(
+            pair_id=pair_id, participant_id=participant_id, cycle=cycle, answers_enc=""
+        )  # type: ignore[call-arg]
+        checkin.answers_enc = seal_checkin(self._cipher, answers, checkin.answers_context)
+        checkin.note_enc = self._cipher.encrypt_optional(note, checkin.note_context)
+        checkin.submitted_at = at
+        self._s.add(checkin)
+        await self._s.flush()
 
-    async def met_in(self, pair_ids: Collection[int]) -> set[tuple[int, int]]:
-        """(pair, cycle) for which someone of these pairs said “we met”, in bulk."""
-        if not pair_ids:
+    async def met_in(self, cycles: Mapping[int, int]) -> set[tuple[int, int]]:
+        """(pair, cycle) for which someone of these pairs said “we met” in the given cycle
+        (pair → cycle), in bulk. Only those cycles' answers are opened."""
+        if not cycles:
             return set()
-        query = select(CheckIn.pair_id, CheckIn.cycle).where(
-            one_of(self._s, col(CheckIn.pair_id), list(pair_ids)), col(CheckIn.met).is_(True)
-        )
-        return {(pair_id, cycle) for pair_id, cycle in (await self._s.exec(query)).all()}
+        query = select(
+            CheckIn.pair_id, CheckIn.participant_id, CheckIn.cycle, CheckIn.answers_enc
+        ).where(one_of(self._s, col(CheckIn.pair_id), list(cycles)))
+        met = set()
+        for pair_id, participant_id, cycle, token in (await self._s.exec(query)).all():
+            if cycles.get(pair_id) != cycle or (pair_id, cycle) in met:
+                continue
+            context = checkin_answers_context(pair_id, participant_id, cycle)
+            if open_checkin(self._cipher, token, context).met:
+                met.add((pair_id, cycle))
+        return met
 
-    async def for_pair_cycle(self, pair_id: int, cycle: int) -> list[CheckIn]:
-        query = select(CheckIn).where(CheckIn.pair_id == pair_id, CheckIn.cycle == cycle)
-        return list((await self._s.exec(query)).all())
-
-    async def for_pairs(self, pair_ids: list[int]) -> list[CheckIn]:
-        query = select(CheckIn).where(col(CheckIn.pair_id).in_(pair_ids)).order_by(CheckIn.id)
-        return list((await self._s.exec(query)).all())
+    async def for_pairs(
+        self,
+        pair_ids: list[int],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[CheckInView]:
+        """The check-ins of these pairs (submitted in [since, until) if given), opened."""
+        query = select(*_CHECKIN_COLUMNS).where(one_of(self._s, col(CheckIn.pair_id), pair_ids))
+        if since is not None:
+            query = query.where(col(CheckIn.submitted_at) >= since)
+        if until is not None:
+            query = query.where(col(CheckIn.submitted_at) < until)
+        rows = (await self._s.exec(query.order_by(CheckIn.id))).all()
+        cipher = self._cipher
+        return [
+            _checkin_view(row, open_checkin(cipher, row[6], checkin_answers_context(*row[1:4])))
+            for row in rows
+        ]
 
     async def purge_text_of_pairs_ended_before(self, cutoff: datetime) -> int:
-        """Free text goes; the numbers that frozen digests were computed from stay."""
+        """Free text goes; the (sealed) answers that frozen digests were computed from stay."""
         ended = select(Pair.id).where(col(Pair.ended_at) < cutoff)
         purged = 0
         for model, column in ((CheckIn, CheckIn.note_enc), (Review, Review.changed_enc)):
@@ -84,9 +142,32 @@ class CheckIns:
             purged += result.rowcount or 0
         return purged
 
-    async def save(self, checkin: CheckIn) -> None:
-        self._s.add(checkin)
-        await self._s.flush()
+
+_CHECKIN_COLUMNS = (
+    CheckIn.id,
+    CheckIn.pair_id,
+    CheckIn.participant_id,
+    CheckIn.cycle,
+    CheckIn.submitted_at,
+    CheckIn.note_enc,
+    CheckIn.answers_enc,
+)
+
+
+def _checkin_view(row: Any, answers: CheckInAnswers) -> CheckInView:
+    return CheckInView(
+        id=row[0],
+        pair_id=row[1],
+        participant_id=row[2],
+        cycle=row[3],
+        submitted_at=row[4],
+        note_enc=row[5],
+        met=answers.met,
+        rating=answers.rating,
+        themes=answers.themes,
+        energy=answers.energy,
+        lead=answers.lead,
+    )
 
 
 class Goals:
@@ -132,21 +213,75 @@ class Goals:
 
 
 class Reviews:
-    def __init__(self, session: AsyncSession) -> None:
-        self._s = session
+    """Reviews, their scores sealed at rest and opened here, in memory only."""
 
-    async def find(self, pair_id: int, participant_id: int, stage: str) -> Review | None:
+    def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
+        self._s = session
+        self._cipher = cipher
+
+    async def record(
+        self,
+        pair_id: int,
+        participant_id: int,
+        stage: str,
+        answers: ReviewAnswers,
+        changed: str | None,
+        at: datetime,
+    ) -> None:
+        """One review per person per stage: a replayed or edited submission replaces it."""
         query = select(Review).where(
             Review.pair_id == pair_id,
             Review.participant_id == participant_id,
             Review.stage == stage,
         )
-        return (await self._s.exec(query)).first()
-
-    async def for_pairs(self, pair_ids: list[int]) -> list[Review]:
-        query = select(Review).where(col(Review.pair_id).in_(pair_ids)).order_by(Review.id)
-        return list((await self._s.exec(query)).all())
-
-    async def save(self, review: Review) -> None:
+        review = (await self._s.exec(query)).first() or Review(
+            pair_id=pair_id, participant_id=participant_id, stage=stage, answers_enc=""
+        )  # type: ignore[call-arg]
+        review.answers_enc = seal_review(self._cipher, answers, review.answers_context)
+        review.changed_enc = self._cipher.encrypt_optional(changed, review.changed_context)
+        review.submitted_at = at
         self._s.add(review)
         await self._s.flush()
+
+    async def for_pairs(
+        self,
+        pair_ids: list[int],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ReviewView]:
+        """The reviews of these pairs (submitted in [since, until) if given), opened."""
+        query = select(*_REVIEW_COLUMNS).where(one_of(self._s, col(Review.pair_id), pair_ids))
+        if since is not None:
+            query = query.where(col(Review.submitted_at) >= since)
+        if until is not None:
+            query = query.where(col(Review.submitted_at) < until)
+        views = []
+        for row in (await self._s.exec(query.order_by(Review.id))).all():
+            context = review_answers_context(row[1], row[2], row[3])
+            answers = open_review(self._cipher, row[6], context)
+            views.append(
+                ReviewView(
+                    id=row[0],
+                    pair_id=row[1],
+                    participant_id=row[2],
+                    stage=row[3],
+                    submitted_at=row[4],
+                    changed_enc=row[5],
+                    confidence_before=answers.confidence_before,
+                    confidence_now=answers.confidence_now,
+                    again=answers.again,
+                )
+            )
+        return views
+
+
+_REVIEW_COLUMNS = (
+    Review.id,
+    Review.pair_id,
+    Review.participant_id,
+    Review.stage,
+    Review.submitted_at,
+    Review.changed_enc,
+    Review.answers_enc,
+)

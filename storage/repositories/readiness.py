@@ -1,4 +1,5 @@
-"""Readiness pulses: who was asked, whether they answered, and answer counts only."""
+"""Readiness pulses: who was asked, whether they answered, and answer counts only (one
+sealed document per pulse, opened here, in memory only)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from sqlalchemy import Integer, cast, func
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ReadinessInvite, ReadinessPulse, ReadinessTally
+from storage.crypto import Cipher
+from storage.models import ReadinessInvite, ReadinessPulse, ReadinessTally, tally_context
+
+Counts = dict[str, dict[str, int]]  # question -> answer -> how many gave it
 
 
 class Readiness:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
         self._s = session
+        self._cipher = cipher
 
     async def create(
         self,
@@ -32,8 +37,11 @@ class Readiness:
                     pulse_id=pulse.id, platform=platform, tenant=tenant, user_id=user_id
                 )  # type: ignore[arg-type]
             )
+        zero: Counts = {}
         for question, answer in answers:
-            self._s.add(ReadinessTally(pulse_id=pulse.id, question=question, answer=answer))  # type: ignore[arg-type]
+            zero.setdefault(question, {})[answer] = 0
+        sealed = self._cipher.encrypt_json(zero, tally_context(pulse.id))  # type: ignore[arg-type]
+        self._s.add(ReadinessTally(pulse_id=pulse.id, counts_enc=sealed))  # type: ignore[arg-type]
         await self._s.flush()
         return pulse
 
@@ -93,17 +101,31 @@ class Readiness:
         )
         if not marked.rowcount:
             return False
-        for question, answer in answers.items():
-            await self._s.exec(  # type: ignore[call-overload]
+        # Read, count, reseal: the row lock (PostgreSQL; SQLite's write lock is already held)
+        # and the compare-and-set on the token keep two answers at once from losing one.
+        while True:
+            query = (
+                select(ReadinessTally.counts_enc)
+                .where(ReadinessTally.pulse_id == invite.pulse_id)
+                .with_for_update()
+            )
+            token = (await self._s.exec(query)).one()
+            context = tally_context(invite.pulse_id)
+            counts = self._open(token, context)
+            for question, answer in answers.items():
+                if answer in counts.get(question, {}):
+                    counts[question][answer] += 1
+            result = await self._s.exec(  # type: ignore[call-overload]
                 update(ReadinessTally)
                 .where(
                     col(ReadinessTally.pulse_id) == invite.pulse_id,
-                    col(ReadinessTally.question) == question,
-                    col(ReadinessTally.answer) == answer,
+                    col(ReadinessTally.counts_enc) == token,
                 )
-                .values(count=col(ReadinessTally.count) + 1)
+                .values(counts_enc=self._cipher.encrypt_json(counts, context))
+                .execution_options(synchronize_session=False)
             )
-        return True
+            if result.rowcount:
+                return True
 
     async def turnout(self, pulse_id: int) -> tuple[int, int]:
         """(asked, answered)."""
@@ -113,12 +135,14 @@ class Readiness:
         asked, answered = (await self._s.exec(query)).one()  # type: ignore[call-overload]
         return int(asked or 0), int(answered or 0)
 
-    async def tallies(self, pulse_id: int) -> dict[str, dict[str, int]]:
-        query = select(ReadinessTally).where(ReadinessTally.pulse_id == pulse_id)
-        found: dict[str, dict[str, int]] = {}
-        for tally in (await self._s.exec(query)).all():
-            found.setdefault(tally.question, {})[tally.answer] = tally.count
-        return found
+    async def tallies(self, pulse_id: int) -> Counts:
+        query = select(ReadinessTally.counts_enc).where(ReadinessTally.pulse_id == pulse_id)
+        token = (await self._s.exec(query)).first()
+        return self._open(token, tally_context(pulse_id)) if token is not None else {}
+
+    def _open(self, token: str, context: str) -> Counts:
+        counts = self._cipher.decrypt_json(token, context)
+        return {q: {a: int(n) for a, n in answers.items()} for q, answers in counts.items()}
 
     async def closed_unpublished(self, now: datetime) -> list[ReadinessPulse]:
         query = select(ReadinessPulse).where(

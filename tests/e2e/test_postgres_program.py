@@ -149,8 +149,12 @@ async def test_a_short_program_runs_on_postgres(
     replies = await session.submit("ben", {**answers, "note": note})
     assert "This check-in is yours alone" in text_of(replies)
     async with app.db.session() as s:
-        [checkin] = (await s.exec(select(CheckIn))).all()
+        [checkin] = await Repositories(s, app.engine.cipher).checkins.for_pairs(
+            [p.id for p in (await s.exec(select(Pair))).all()]
+        )
+        [row] = (await s.exec(select(CheckIn))).all()
     assert (checkin.cycle, checkin.met, checkin.rating) == (1, True, 4)
+    assert checkin.themes == ["new_perspective"] and "new_perspective" not in row.answers_enc
     assert checkin.note_enc and note not in checkin.note_enc
     assert app.engine.cipher.decrypt(checkin.note_enc, checkin.note_context) == note
 

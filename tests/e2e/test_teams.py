@@ -33,6 +33,7 @@ from storage.models import (
 )
 from tests.e2e.teams_world import BOT, TEAM_CHANNEL, TENANT, Member, TeamsWorld, settle
 from tests.fakes.teams_connector import FakeConnector, activity_text
+from tests.helpers import opened_checkins
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday morning in London
 ADMIN = Member("Ada", "Ada Admin", 1)
@@ -217,7 +218,7 @@ async def test_a_card_submitted_twice_stores_one_answer(world: TeamsWorld) -> No
     await world.submit(amy, form, answers)
     thanked = len(world.connector.posted(amy.chat))
     await world.submit(amy, form, answers | {"rating": "1"})  # the same card, clicked again
-    assert [c.rating for c in await rows(world, CheckIn)] == [4]
+    assert [c.rating for c in await opened_checkins(world.app)] == [4]
     [replay] = world.connector.texts(amy.chat)[thanked:]
     assert replay == "That form was already sent."
 

@@ -14,7 +14,7 @@ from bot.messages import FormErrors, ShowForm
 from flows.prompts import library
 from storage.models import AuditEntry, CheckIn, Digest, PairPrompt
 from tests.conftest import ADMIN
-from tests.helpers import join, matched, text_of
+from tests.helpers import join, matched, opened_checkins, text_of
 
 MARKER = "zq-private-7f3a-marker"
 
@@ -168,7 +168,7 @@ async def test_double_submission_stores_one_answer(session, program, app, clock)
     await session.submit("sam", {"met": "yes", "rating": "3"})
     session.open_forms["sam"] = form
     await session.submit("sam", {"met": "yes", "rating": "5"})
-    [stored] = await rows(app, CheckIn)
+    [stored] = await opened_checkins(app)
     assert stored.rating == 5
 
 
@@ -290,7 +290,7 @@ async def test_a_pair_drifting_top_down_gets_a_gentle_suggestion_for_the_author_
     answers = {"met": "yes", "rating": "4", "themes": [], "lead": "senior"}
     thanks = text_of(await session.submit("sam", answers))
     assert "more junior partner leads" in thanks
-    [stored] = await rows(app, CheckIn)
+    [stored] = await opened_checkins(app)
     assert stored.lead == "senior"
     await app.engine.dispatch()
     assert not [d for d in console.seen_by("ann") if "junior partner leads" in str(d.message)]

@@ -108,4 +108,6 @@ async def test_check_in_text_is_purged_after_the_retention_period(session, progr
     assert report.queued["retention"] == 3  # two notes and the pair's agreement
     assert await rows(app, PairAgreement) == []
     checkins = await rows(app, CheckIn)
-    assert len(checkins) == 2 and all(c.note_enc is None and c.rating == 4 for c in checkins)
+    opened = [app.engine.cipher.decrypt_json(c.answers_enc, c.answers_context) for c in checkins]
+    assert len(checkins) == 2 and all(c.note_enc is None for c in checkins)
+    assert all(answers["rating"] == 4 for answers in opened)  # the sealed answers stay

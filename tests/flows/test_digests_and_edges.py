@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from storage.models import CheckIn, Pair, Program
+from storage.answers import CheckInAnswers
+from storage.models import Pair, Program
+from storage.repositories import Repositories
 from tests.conftest import ADMIN
 from tests.helpers import join, matched, text_of
 
@@ -76,8 +78,13 @@ async def test_monthly_digest_is_frozen_and_reposted_unchanged(
 
     # January's answers change afterwards (an erasure, a correction): January must not.
     async with app.db.session() as s:
-        for checkin in (await s.exec(select(CheckIn))).all():
-            checkin.rating, checkin.met = 1, False
+        repos = Repositories(s, app.engine.cipher)
+        pair_ids = [p.id for p in (await s.exec(select(Pair))).all()]
+        for c in await repos.checkins.for_pairs(pair_ids):
+            changed = CheckInAnswers(met=False, rating=1, themes=c.themes, energy=c.energy)
+            await repos.checkins.record(
+                c.pair_id, c.participant_id, c.cycle, changed, None, c.submitted_at
+            )
         await s.commit()
     text = text_of(await session.say(ADMIN, "admin digest"))
     assert "January 2027 was posted" in text

@@ -31,6 +31,7 @@ from bot.events import Actor, FormSubmission
 from bot.settings import load_settings
 from flows import digests, readiness
 from flows.programs import SAMPLE_PROGRAM, read_program_file, save_program
+from storage.answers import CheckInAnswers, ReviewAnswers
 from storage.models import (
     CheckIn,
     Digest,
@@ -215,21 +216,23 @@ async def _seed(ctx: Any, scenario: Scenario, program_id: int, out: Run) -> None
         await ctx.repos.pairs.save(pair)
         out.pair_ids[p] = pair.id
     for a in scenario.answers:
-        row = CheckIn(
-            pair_id=out.pair_ids[a.pair], participant_id=people[a.who].id, cycle=a.month + 1,
-            met=a.met, rating=a.rating, themes=sorted(a.themes), energy=a.energy, lead=a.lead,
-            submitted_at=a.given,
-        )  # fmt: skip
-        await ctx.repos.checkins.save(row)
-        out.checkin_ids[row.id] = a
+        pair_id, person = out.pair_ids[a.pair], people[a.who].id
+        answers = CheckInAnswers(a.met, a.rating, sorted(a.themes), a.energy, a.lead)
+        await ctx.repos.checkins.record(pair_id, person, a.month + 1, answers, None, a.given)
+        out.checkin_ids[await _row_id(ctx, CheckIn, pair_id, person, a.month + 1)] = a
     for f in scenario.finals:
-        row = ReviewRow(
-            pair_id=out.pair_ids[f.pair], participant_id=people[f.who].id, stage="final",
-            confidence_before=f.before, confidence_now=f.now, again=f.again,
-            submitted_at=MONTHS[-1] + timedelta(days=20),
-        )  # fmt: skip
-        await ctx.repos.reviews.save(row)
-        out.review_ids[row.id] = f
+        pair_id, person = out.pair_ids[f.pair], people[f.who].id
+        answers = ReviewAnswers(f.before, f.now, f.again)
+        at = MONTHS[-1] + timedelta(days=20)
+        await ctx.repos.reviews.record(pair_id, person, "final", answers, None, at)
+        out.review_ids[await _row_id(ctx, ReviewRow, pair_id, person, None)] = f
+
+
+async def _row_id(ctx: Any, model: Any, pair_id: int, person: int, cycle: int | None) -> int:
+    query = select(model.id).where(model.pair_id == pair_id, model.participant_id == person)
+    if cycle is not None:
+        query = query.where(model.cycle == cycle)
+    return (await ctx.repos.session.exec(query)).one()
 
 
 async def _erase(ctx: Any, erased: frozenset[str]) -> None:

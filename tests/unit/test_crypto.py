@@ -107,21 +107,22 @@ async def test_rotate_all_reencrypts_every_row_in_batches(tmp_path: Path) -> Non
                 pair_id=pair.id,
                 participant_id=people[0].id,
                 cycle=cycle,
-                met=True,
-                rating=3,
+                answers_enc="",
                 submitted_at=datetime.now(UTC),
             )  # type: ignore[arg-type]
             checkin.note_enc = Cipher([old]).encrypt(f"{SECRET} {cycle}", checkin.note_context)
+            checkin.answers_enc = Cipher([old]).encrypt_json({"met": True}, checkin.answers_context)
             s.add(checkin)
         await s.commit()
     report = await rotate_all(db, Cipher([new, old]), batch=200)
-    assert (report.rotated, report.unreadable) == (450, 0)
+    assert (report.rotated, report.unreadable) == (900, 0)  # each row's note and answers
     async with db.session() as s:
         from sqlmodel import select
 
         stored = (await s.exec(select(CheckIn))).all()
     only_new = Cipher([new])
     assert all(only_new.decrypt(c.note_enc, c.note_context).startswith(SECRET) for c in stored)  # type: ignore[arg-type]
+    assert all(only_new.decrypt_json(c.answers_enc, c.answers_context) for c in stored)
     await db.dispose()
 
 
@@ -178,3 +179,21 @@ async def test_rotate_all_reseals_rows_keyed_by_text_and_by_number(tmp_path: Pat
         assert only_new.decrypt(stored.text_enc, stored.text_context) == SECRET
     finally:
         await db.dispose()
+
+
+def test_a_sealed_document_is_as_long_whatever_was_answered() -> None:
+    """The length of a check-in's sealed answers says nothing about how many themes were
+    chosen, nor whether the optional answers were given."""
+    from flows.checkins import LEADS, THEMES
+    from storage.answers import CheckInAnswers, open_checkin, seal_checkin
+
+    cipher = Cipher(keys(1))
+    least = CheckInAnswers(met=False, rating=1)
+    most = CheckInAnswers(
+        met=True, rating=5, themes=sorted(THEMES), energy=5, lead=max(LEADS, key=len)
+    )
+    sealed = [seal_checkin(cipher, answers, "checkin.answers:1:2:3") for answers in (least, most)]
+    assert len(sealed[0]) == len(sealed[1])
+    assert open_checkin(cipher, sealed[1], "checkin.answers:1:2:3") == most
+    with pytest.raises(DecryptionError):
+        open_checkin(cipher, sealed[1], "checkin.answers:1:2:4")  # another row's

@@ -12,17 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from cryptography.fernet import Fernet
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel, select
 
+from storage.crypto import Cipher
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade, upgrade_async
-from storage.models import Pair, PairPrompt, Participant, Program
-from tests.pg import fresh_schema
+from storage.models import Pair, PairPrompt, Participant, Program, ReadinessPulse, UTCDateTime
+from storage.repositories import Repositories
+from tests.pg import fresh_schema, table_pages
 
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 TABLES = set(SQLModel.metadata.tables) | {"alembic_version"}
@@ -198,8 +203,185 @@ async def test_pairprompt_loses_its_foreign_keys_and_keeps_its_rows(target: Targ
         await database.dispose()
 
 
+# --- 0015: every answer sealed at rest ------------------------------------------------------
+
+PLAIN_MARKERS = (b"psychological_safety", b"power_dynamics", b"senior", b"leaders_listen")
+_old_checkin = sa.table(
+    "checkin",
+    *(sa.column(n, sa.Integer()) for n in ("pair_id", "participant_id", "cycle", "rating")),
+    sa.column("met", sa.Boolean()),
+    sa.column("themes", sa.JSON()),
+    sa.column("energy", sa.Integer()),
+    sa.column("lead", sa.String()),
+    sa.column("note_enc", sa.Text()),
+    sa.column("submitted_at", UTCDateTime()),
+)
+_old_review = sa.table(
+    "review",
+    *(sa.column(n, sa.Integer()) for n in ("pair_id", "participant_id")),
+    sa.column("stage", sa.String()),
+    *(sa.column(n, sa.Integer()) for n in ("confidence_before", "confidence_now")),
+    sa.column("again", sa.Boolean()),
+    sa.column("submitted_at", UTCDateTime()),
+)
+_old_tally = sa.table(
+    "readinesstally",
+    sa.column("pulse_id", sa.Integer()),
+    sa.column("question", sa.String()),
+    sa.column("answer", sa.String()),
+    sa.column("count", sa.Integer()),
+)
+
+
+async def _seed_plaintext_answers(database: Database) -> None:
+    """At 0014: a pair, two check-ins, a review and a pulse's tally, in the clear."""
+    at = datetime(2027, 1, 4, tzinfo=UTC)
+    async with database.session() as session:
+        session.add(Program(id=1, slug="p", name="P", focus="technology", created_at=at))
+        await session.flush()
+        for number in (1, 2):
+            session.add(
+                Participant(
+                    id=number,
+                    program_id=1,
+                    platform="slack",
+                    tenant="T",
+                    user_id=f"U{number}",
+                    role="mentor" if number == 1 else "mentee",
+                    agreed_at=at,
+                    joined_at=at,
+                )
+            )
+        await session.flush()
+        session.add(
+            Pair(id=1, program_id=1, mentor_id=1, mentee_id=2, explanation="", started_at=at)
+        )
+        session.add(
+            ReadinessPulse(
+                id=1, platform="slack", tenant="T", created_by="x", created_at=at, closes_at=at
+            )
+        )
+        await session.commit()
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(_old_checkin),
+            [
+                {
+                    "pair_id": 1,
+                    "participant_id": 1,
+                    "cycle": 1,
+                    "met": True,
+                    "rating": 4,
+                    "themes": ["psychological_safety", "power_dynamics"],
+                    "energy": 5,
+                    "lead": "senior",
+                    "note_enc": None,
+                    "submitted_at": at,
+                },
+                {
+                    "pair_id": 1,
+                    "participant_id": 2,
+                    "cycle": 1,
+                    "met": False,
+                    "rating": 2,
+                    "themes": [],
+                    "energy": None,
+                    "lead": None,
+                    "note_enc": None,
+                    "submitted_at": at,
+                },
+            ],
+        )
+        await conn.execute(
+            sa.insert(_old_review),
+            [
+                {
+                    "pair_id": 1,
+                    "participant_id": 2,
+                    "stage": "final",
+                    "confidence_before": 2,
+                    "confidence_now": 5,
+                    "again": True,
+                    "submitted_at": at,
+                }
+            ],
+        )
+        await conn.execute(
+            sa.insert(_old_tally),
+            [
+                {"pulse_id": 1, "question": "leaders_listen", "answer": "4", "count": 3},
+                {"pulse_id": 1, "question": "leaders_listen", "answer": "2", "count": 2},
+                {"pulse_id": 1, "question": "sponsor", "answer": "yes", "count": 5},
+            ],
+        )
+
+
+async def _raw_bytes(target: Target) -> bytes:
+    if target.name == "sqlite":
+        path = Path(target.url.removeprefix("sqlite+aiosqlite:///"))
+        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    database = target.database()
+    try:
+        return await table_pages(database, ["checkin", "review", "readinesstally"])
+    finally:
+        await database.dispose()
+
+
+async def test_0015_seals_stored_answers_in_place_and_leaves_no_plaintext(target: Target) -> None:
+    cipher = Cipher([Fernet.generate_key().decode()])
+    await upgrade_async(target.url, "0014")
+    database = target.database()
+    try:
+        await _seed_plaintext_answers(database)
+    finally:
+        await database.dispose()
+    before = await _raw_bytes(target)
+    assert all(marker in before for marker in PLAIN_MARKERS)  # the check can see them
+
+    with pytest.raises(RuntimeError, match="needs the encryption key"):
+        await upgrade_async(target.url)  # no key: refused, nothing changed
+    assert (await inspect_with(target.database(), snapshot))["revision"] == "0014"
+    await upgrade_async(target.url, cipher=cipher)
+
+    state = await inspect_with(target.database(), snapshot)
+    assert state["revision"] == HEAD
+    assert [c[0] for c in state["tables"]["checkin"]["columns"]] == [
+        "id",
+        "pair_id",
+        "participant_id",
+        "cycle",
+        "note_enc",
+        "submitted_at",
+        "answers_enc",
+    ]
+    database = target.database()
+    try:
+        async with database.session() as session:
+            repos = Repositories(session, cipher)
+            checkins = await repos.checkins.for_pairs([1])
+            [review] = await repos.reviews.for_pairs([1])
+            tallies = await repos.readiness.tallies(1)
+    finally:
+        await database.dispose()
+    assert [(c.met, c.rating, c.themes, c.energy, c.lead) for c in checkins] == [
+        (True, 4, ["power_dynamics", "psychological_safety"], 5, "senior"),
+        (False, 2, [], None, None),
+    ]
+    assert (review.confidence_before, review.confidence_now, review.again) == (2, 5, True)
+    assert tallies == {"leaders_listen": {"4": 3, "2": 2}, "sponsor": {"yes": 5}}
+    after = await _raw_bytes(target)
+    assert not [marker for marker in (*PLAIN_MARKERS, b"confidence_before") if marker in after]
+
+
+def test_0015_refuses_to_be_reversed(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
+    upgrade(url)
+    with pytest.raises(RuntimeError, match="in the clear"):
+        command.downgrade(alembic_config(url), "0014")
+
+
 async def test_the_ledger_records_what_earlier_digests_counted(target: Target) -> None:
-    """Migration 0015: a monthly digest published before it covers the answers given in
+    """Migration 0016: a monthly digest published before it covers the answers given in
     its month, so a later period can't count them again; other periods cover nothing."""
     await upgrade_async(target.url, "0014")
     database = target.database()
@@ -232,7 +414,7 @@ async def test_the_ledger_records_what_earlier_digests_counted(target: Target) -
     finally:
         await database.dispose()
 
-    await upgrade_async(target.url, "0015")
+    await upgrade_async(target.url, "0016", cipher=Cipher([Fernet.generate_key().decode()]))
 
     database = target.database()
     try:
