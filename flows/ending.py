@@ -52,9 +52,7 @@ async def confirm_end(event: ButtonAction, ctx: FlowContext) -> Say:
     if not await end_pair(ctx, pair, ended_by=me, kind=kind):
         return say("That button is from a pairing that has already ended. Nothing was changed.")
     if kind == "rematch":
-        return say(
-            "Done. Your pairing has ended and you'll be first in line at the next matching round."
-        )
+        return say("Done. Your pairing has ended; you'll have priority at the next matching round.")
     return say("Done. Your pairing has ended. Thank you for the time you gave it.")
 
 

@@ -154,22 +154,23 @@ def notice(summary: str, *lines: str, buttons: tuple[Button, ...] = ()) -> Messa
 def pair_ended() -> Message:
     return notice(
         "Your mentoring pairing has come to an end.",
-        "This happens in every program and it's nobody's fault. You'll be first in line "
-        "at the next matching round; `/mentoring status` shows where things stand.",
+        "This happens in every program and it's nobody's fault. You'll have priority at the "
+        "next matching round; `/mentoring status` shows where things stand.",
     )
 
 
 def match_cancelled() -> Message:
     return notice(
         "The match lined up for you couldn't go ahead, and nobody is at fault.",
-        "You'll be first in line at the next matching round; nothing for you to do.",
+        "You'll have priority at the next matching round; nothing for you to do.",
     )
 
 
 def unmatched() -> Message:
+    """For everyone left without a pair when a round is approved, whatever the reason (the
+    numbers, or an admin dropping a proposed pair): so it gives none."""
     return notice(
-        "No match for you this round, and that's on us, not you.",
-        "Matching has to respect reporting lines, time zones and topics, and this time the "
-        "numbers didn't work out. You'll be first in line at the next round; nothing else "
-        "for you to do.",
+        "No match for you this round, and nothing you did caused it.",
+        "You'll have priority at the next round (a match still depends on who takes part); "
+        "nothing else for you to do.",
     )

@@ -136,13 +136,15 @@ def _preview(
         mark = "~~" if p.dropped else ""
         mentor, mentee = by_id[p.mentor_id].display_name, by_id[p.mentee_id].display_name
         names = f"{mentor} (mentor) ↔ {mentee} (mentee)"
-        lines.append(
-            f"{p.position}. {mark}{names}{mark} · score {p.score:.1f}\n    {p.explanation}"
-        )
+        lines.append(f"{p.position}. {mark}{names}{mark}\n    {p.explanation}")
     unmatched = [by_id[i].display_name for i in match_round.unmatched if i in by_id]
-    kept = sum(1 for p in proposals if not p.dropped)
+    dropped = [p for p in proposals if p.dropped]
+    unmatched += [by_id[i].display_name for p in dropped for i in (p.mentor_id, p.mentee_id)]
+    kept = len(proposals) - len(dropped)
     noun = "pair" if kept == 1 else "pairs"
-    summary = f"Proposed {kept} {noun} for {program.name} (seed {match_round.seed})."
+    summary = f"Proposed {kept} {noun} for {program.name}" + (
+        f" ({len(dropped)} dropped)." if dropped else "."
+    )
     blocks = [
         Heading(text="Matching proposal"),
         Text(text=summary),
@@ -151,8 +153,8 @@ def _preview(
     if unmatched:
         blocks.append(
             Text(
-                text="Unmatched this round (they'll be told kindly and go first next time): "
-                + ", ".join(unmatched)
+                text="Unmatched this round (they'll be told kindly and have priority next "
+                "time): " + ", ".join(unmatched)
             )
         )
     if unchecked:
@@ -210,9 +212,15 @@ async def approve(ctx: FlowContext, program: Program) -> Say:
     if match_round is None:
         return say("There is no proposal to approve. Run `admin match` first.")
     # Re-checked now: people may have left, paused or been paired since the preview.
+    proposals = await ctx.repos.pairs.proposals(match_round.id)  # type: ignore[arg-type]
+    if proposals and all(p.dropped for p in proposals):
+        return say(
+            "Every proposed pair has been dropped, so there is nothing to approve and nobody "
+            "was told anything. `admin match` proposes again; Discard drops the proposal."
+        )
     spare = await available(ctx, program)
     introduced, waiting, left_out = 0, 0, set(match_round.unmatched)
-    for proposal in await ctx.repos.pairs.proposals(match_round.id):  # type: ignore[arg-type]
+    for proposal in proposals:
         mentor, _ = spare.get(proposal.mentor_id, (None, 0))
         mentee, _ = spare.get(proposal.mentee_id, (None, 0))
         if proposal.dropped or mentor is None or mentee is None:
@@ -259,7 +267,7 @@ async def approve(ctx: FlowContext, program: Program) -> Say:
     )
     return say(
         f"Approved: {introduced} {'pair' if introduced == 1 else 'pairs'} introduced; "
-        f"{unmatched} {people} told kindly that they'll go first next round.{later}"
+        f"{unmatched} {people} told kindly that they'll have priority next round.{later}"
     )
 
 

@@ -66,6 +66,25 @@ async def test_dropping_a_pair_leaves_them_unmatched_and_told_kindly(
     )
 
 
+async def test_a_proposal_with_every_pair_dropped_cannot_be_approved(
+    session, program, app, console
+):
+    await pilot(session, app)
+    await session.say(ADMIN, "admin match 1")
+    await app.engine.dispatch()
+    before = len(console.delivered)
+    for position in ("1", "2"):
+        await session.say(ADMIN, f"admin match drop {position}")
+    text = text_of(await session.say(ADMIN, "admin match drop 3"))
+    assert "Proposed 0 pairs for" in text and "(3 dropped)" in text
+    unmatched = text.split("Unmatched this round")[1]
+    assert all(name in unmatched.lower() for name in ("ann", "bob", "cat", "sam", "tom", "uma"))
+    refused = text_of(await session.say(ADMIN, "admin match approve"))
+    assert "nothing to approve" in refused and "nobody was told anything" in refused
+    await app.engine.dispatch()
+    assert len(console.delivered) == before
+
+
 async def test_unmatched_people_go_first_next_round(session, program, app, console):
     await pilot(session, app, mentors=("ann", "bob"), mentees=("sam", "tom", "uma"))
     await matched(session, app)
@@ -99,7 +118,7 @@ async def test_no_repeat_of_a_past_pair_after_a_rematch(session, program, app):
     await pilot(session, app, mentors=("bob",), mentees=("tom",))
     await matched(session, app)
     await session.say("bob", "end")
-    assert "first in line" in text_of(await session.press("bob", "Ask for a re-match"))
+    assert "priority" in text_of(await session.press("bob", "Ask for a re-match"))
     text = text_of(await session.say(ADMIN, "admin match 1"))
     assert "Proposed 0 pairs" in text  # bob and tom are never paired again
 
