@@ -196,6 +196,11 @@ async def circle_command(event: Command, ctx: FlowContext) -> Say:
 
 
 async def _join(ctx: FlowContext, program: Program, me: Participant | None) -> Say:
+    if me is not None and me.status == "paused" and me.paused_until:
+        return say(
+            f"You're paused until {me.paused_until:%d %B %Y}, so no circle until then; the "
+            "invitation after your pause is yours. Nothing changed."
+        )
     if me is None or not _eligible(ctx, me):
         return say("Mentor circles are for junior mentors taking part. Nothing changed.")
     period = period_of(ctx.now)

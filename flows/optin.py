@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from bot.events import Actor, Command, FirstContact, FormSubmission
 from bot.messages import (
@@ -176,8 +176,11 @@ async def _checked_join(
     if program is None or not program.active:
         return copy.no_program()
     answers, errors = _validate_join(event.values, program)
+    myself = {event.actor.user_id.lower()}
     answers["avoid"], unknown = await _resolve_people(ctx, program, event.actor, answers["avoid"])
-    if unknown:
+    if myself & {u.lower() for u in unknown} or event.actor.user_id in answers["avoid"]:
+        errors["avoid"] = "That's you: list only other people you'd rather not be paired with."
+    elif unknown:
         errors["avoid"] = (
             f"I couldn't find {', '.join(unknown)}. Use their name, email or user id as it "
             "appears in your workspace, or leave this empty."
@@ -204,6 +207,13 @@ def _validate_join(
         unknown = [t for t in topics if t not in program.topics]
         if unknown:
             errors[name] = "Choose topics from the program's list."
+    clash = [t for t in chosen["off_limits"] if t in chosen["wants"] or t in chosen["offers"]]
+    if clash and "off_limits" not in errors:
+        names = ", ".join(program.topics.get(t, t) for t in clash)
+        errors["off_limits"] = (
+            f"{names} can't be off-limits and also a topic you want to learn or can share: "
+            "choose one or the other."
+        )
     if not chosen["offers"] and role in ("mentor", "two_way"):
         errors["offers"] = "Choose at least one topic you can share."
     if not chosen["wants"] and role in ("mentee", "two_way"):
@@ -274,11 +284,25 @@ async def pause(event: Command, ctx: FlowContext) -> Say:
     words = [a for a in event.args if a.lower() != "until"]
     until = parse_date(words[0]) if words else None
     today = ctx.now.date()
-    if until is None or until <= today or until > today + timedelta(days=MAX_PAUSE_DAYS):
-        return say(
-            "Tell me until when, as a date within the next four months: "
-            f"`pause {(today + timedelta(days=30)).isoformat()}`. Nothing was changed."
+    example = f"`pause {(today + timedelta(days=30)).isoformat()}`"
+    latest = today + timedelta(days=MAX_PAUSE_DAYS)
+    problem = ""
+    if not words:
+        problem = f"Tell me until when, as a date (YYYY-MM-DD): {example}."
+    elif until is None:
+        problem = (
+            f"I couldn't read `{words[0][:40]}` as a date that exists. Use YYYY-MM-DD, "
+            f"for example {example}."
         )
+    elif until <= today:
+        problem = f"{until:%d %B %Y} isn't in the future: pick a day after today, like {example}."
+    elif until > latest:
+        problem = (
+            f"{until:%d %B %Y} is more than four months away; the latest is "
+            f"{latest:%d %B %Y}. `leave` if you'd rather step out for longer."
+        )
+    if problem:
+        return say(f"{problem} Nothing was changed.")
     found.me.status, found.me.paused_until = "paused", until
     await ctx.repos.participants.save(found.me)
     return say(
@@ -310,11 +334,18 @@ async def status(event: Command, ctx: FlowContext) -> Say:
     lines = [f"Program: {program.name} · you're a {role_label(me)}"]
     if me.status == "paused" and me.paused_until:
         lines.append(f"Paused until {me.paused_until:%d %B %Y}.")
+    # While paused no prompt is sent: the next one is the first after the pause.
+    back = (
+        datetime.combine(me.paused_until, time(0), tzinfo=UTC)
+        if me.status == "paused" and me.paused_until
+        else ctx.now
+    )
     for pair, partner in found.pairs:
         lines.append(f"Your partner: {partner.display_name}")
-        nxt = next_cycle_start(pair, program, ctx.now)
+        nxt = next_cycle_start(pair, program, max(back, ctx.now))
         if nxt:
-            lines.append(f"Next conversation prompt: around {nxt:%d %B %Y}")
+            after = " (after your pause)" if back > ctx.now else ""
+            lines.append(f"Next conversation prompt{after}: around {nxt:%d %B %Y}")
         goals = await ctx.repos.goals.for_pair(pair.id)  # type: ignore[arg-type]
         done = sum(1 for g in goals if g.done_at is not None)
         lines.append(f"Goals: {len(goals) - done} open, {done} done (`/mentoring goals`)")

@@ -62,7 +62,9 @@ async def test_unknown_command_gets_help(session, program):
 
 async def test_pause_until_a_date_then_resume_automatically(session, program, app, clock, console):
     await join(session, "alice")
-    assert "Tell me until when" in text_of(await session.say("alice", "pause tomorrow"))
+    assert "couldn't read `tomorrow` as a date" in text_of(
+        await session.say("alice", "pause tomorrow")
+    )
     text = text_of(await session.say("alice", "pause until 2027-01-20"))
     assert "Paused until Wednesday 20 January 2027" in text
     [alice] = await participants(app)
@@ -112,3 +114,25 @@ async def test_the_join_form_is_checked_early_without_storing_anything(program, 
     [again] = await app.engine.check(good)
     assert "already in" in text_of([again])
     assert len(await participants(app)) == 1
+
+
+async def test_each_wrong_pause_date_is_told_what_is_wrong(session, program, app):
+    await join(session, "alice")
+    for words, expected in (
+        ("pause", "Tell me until when"),
+        ("pause 2027-02-30", "couldn't read `2027-02-30` as a date that exists"),
+        ("pause 2027-01-01", "isn't in the future"),
+        ("pause 2027-09-01", "more than four months away; the latest is"),
+    ):
+        text = text_of(await session.say("alice", words))
+        assert expected in text and "Nothing was changed" in text, (words, text)
+    [alice] = await participants(app)
+    assert alice.status == "active"
+
+
+async def test_the_join_form_refuses_contradictions(session, program, app):
+    replies = await join(session, "ben", avoid="ben", off_limits=["career_growth"])
+    assert isinstance(replies[0], FormErrors)
+    assert "That's you" in replies[0].errors["avoid"]
+    assert "can't be off-limits and also" in replies[0].errors["off_limits"]
+    assert await participants(app) == []
