@@ -25,7 +25,7 @@ async def my_data(event: Command, ctx: FlowContext) -> Say:
     enrolments = await ctx.repos.participants.everywhere(
         actor.platform, actor.tenant, actor.user_id
     )
-    if person is None and not enrolments:
+    if person is None and not enrolments:  # the same test as `_holds_anything`
         return say("I hold nothing about you: you've never joined a program here.")
     blocks: list = [Heading(text="Everything Upward stores about you")]
     if person is not None:
@@ -135,7 +135,18 @@ def _present(*items: tuple[str, object]) -> tuple[tuple[str, str], ...]:
     return tuple((label, str(value)) for label, value in items if value not in (None, ""))
 
 
+async def _holds_anything(ctx: FlowContext, event: Command) -> bool:
+    actor = event.actor
+    person = await ctx.repos.people.find(actor.platform, actor.tenant, actor.user_id)
+    enrolments = await ctx.repos.participants.everywhere(
+        actor.platform, actor.tenant, actor.user_id
+    )
+    return person is not None or bool(enrolments)
+
+
 async def forget(event: Command, ctx: FlowContext) -> Say:
+    if not await _holds_anything(ctx, event):
+        return say("There's nothing to erase: I hold nothing about you.")
     summary = "Erase everything Upward stores about you?"
     return say(
         summary,

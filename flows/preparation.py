@@ -281,6 +281,9 @@ async def admin_introduce(event: Command, ctx: FlowContext) -> Say:
         noun = "pair" if introduced == 1 else "pairs"
         return say(f"Introduced {introduced} {noun} without waiting for their preparation.")
     wanted = person_ref(target)
+    members = await ctx.repos.participants.in_program(program.id)  # type: ignore[arg-type]
+    if not any(wanted in (m.user_id.lower(), m.display_name.lower()) for m in members):
+        return say(f"I can't find {target} among {program.name}'s participants. Nothing changed.")
     for pair in waiting:
         names = {
             value.lower()

@@ -111,3 +111,9 @@ async def test_check_in_text_is_purged_after_the_retention_period(session, progr
     opened = [app.engine.cipher.decrypt_json(c.answers_enc, c.answers_context) for c in checkins]
     assert len(checkins) == 2 and all(c.note_enc is None for c in checkins)
     assert all(answers["rating"] == 4 for answers in opened)  # the sealed answers stay
+
+
+async def test_forget_offers_nothing_to_erase_when_nothing_is_held(session, program, app):
+    assert "I hold nothing about you" in text_of(await session.say("zed", "my-data"))
+    text = text_of(await session.say("zed", "forget"))
+    assert "nothing to erase" in text and "Erase my data" not in text

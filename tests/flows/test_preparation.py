@@ -147,7 +147,10 @@ async def test_admins_see_counts_only_and_can_override(session, program, app, co
     refused = text_of(await session.say("ann", "admin introduce all"))
     assert "admins" in refused.lower()
     # The same answer whether or not the person had a pair waiting: no probing by name.
-    nobody = text_of(await session.say(ADMIN, "admin introduce @zed")).replace("@zed", "X")
+    ghost = text_of(await session.say(ADMIN, "admin introduce @ghost"))
+    assert "can't find @ghost" in ghost and "Nothing changed" in ghost
+    await join(session, "tom", **MENTEE)  # taking part, but with no pair waiting
+    nobody = text_of(await session.say(ADMIN, "admin introduce @tom")).replace("@tom", "X")
     await app.engine.dispatch()
     assert intros(console, "ann") == []
     somebody = text_of(await session.say(ADMIN, "admin introduce @Sam")).replace("@Sam", "X")
