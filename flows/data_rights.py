@@ -8,15 +8,17 @@ cancels what was queued for them, and leaves already-published digests as they w
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Divider, Fields, Heading, Say, Text, say
 from flows import circles, preparation
+from flows.checkins import LEADS, THEMES
 from flows.context import FlowContext
 from flows.ending import end_pair
-from flows.participants import partner_in
-from storage.models import Participant
+from flows.participants import partner_in, role_label
+from storage.models import Participant, Program
 
 
 async def my_data(event: Command, ctx: FlowContext) -> Say:
@@ -59,16 +61,13 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
         Heading(text=f"Program: {program.name if program else me.program_id}"),
         Fields(
             items=_present(
-                ("Role", me.role),
-                ("Status", me.status),
-                ("Joined", f"{me.joined_at:%Y-%m-%d}"),
-                ("Offers", ", ".join(me.offers)),
-                ("Wants", ", ".join(me.wants)),
-                ("Off-limits", ", ".join(me.off_limits)),
-                (
-                    "Don't pair me with",
-                    cipher.decrypt_optional(me.exclusions_enc, me.exclusions_context),
-                ),
+                ("Role", role_label(me)),
+                ("Status", STATUS_WORDS.get(me.status, me.status)),
+                ("Joined", f"{me.joined_at:%d %B %Y}"),
+                ("Can share", _topics(program, me.offers)),
+                ("Wants to learn", _topics(program, me.wants)),
+                ("Off-limits", _topics(program, me.off_limits)),
+                ("Don't pair me with", await _excluded(ctx, me)),
                 ("Time zone", me.timezone),
             )
         ),
@@ -82,7 +81,8 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
     goals = await ctx.repos.goals.for_pairs(pair_ids)
     read = (await ctx.repos.card_reads.read_by([me.id]))[me.id]  # type: ignore[list-item]
     if read:
-        blocks.append(Text(text=f"Preparation cards read: {', '.join(sorted(read))}"))
+        titles = [card.title for card in preparation.library() if card.id in read]
+        blocks.append(Text(text=f"Preparation cards read: {'; '.join(titles)}"))
     for thanks in await ctx.repos.thanks.involving(me.id):  # type: ignore[arg-type]
         way = "you wrote" if thanks.author_id == me.id else "you received"
         blocks.append(Text(text=f"A thank-you {way}: “{ctx.repos.thanks.text(thanks)}”"))
@@ -100,9 +100,11 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
         if agreed:
             lines.append("• Your agreement: " + "; ".join(f"{k}: {v}" for k, v in agreed.items()))
         lines += [
-            f"• Check-in {c.cycle}: met {'yes' if c.met else 'no'}, rating {c.rating}, "
-            f"themes {', '.join(c.themes) or 'none'}, energy {c.energy or '-'}"
-            + (f", note: {cipher.decrypt(c.note_enc, c.note_context)}" if c.note_enc else "")
+            f"• Check-in {c.cycle}: met {'yes' if c.met else 'not yet'}; how it's going "
+            f"{c.rating} of 5; {', '.join(THEMES.get(t, t) for t in c.themes) or 'no themes'}"
+            + (f"; energy it took {c.energy} of 5" if c.energy else "")
+            + (f"; who led: {LEADS[c.lead]}" if c.lead in LEADS else "")
+            + (f"; note: {cipher.decrypt(c.note_enc, c.note_context)}" if c.note_enc else "")
             for c in checkins
             if c.pair_id == pair.id
         ]
@@ -129,6 +131,25 @@ async def _enrolment(ctx: FlowContext, me: Participant) -> list:
             Text(text=f"Concern you raised, named, {concern.created_at:%Y-%m-%d}: {text}")
         )
     return blocks
+
+
+STATUS_WORDS = {"active": "taking part", "paused": "paused", "left": "left the program"}
+
+
+def _topics(program: Program | None, ids: list[str]) -> str:
+    """The topics as the join form named them."""
+    labels = program.topics if program else {}
+    return ", ".join(labels.get(t, t.replace("_", " ")) for t in ids)
+
+
+async def _excluded(ctx: FlowContext, me: Participant) -> str:
+    """The people you asked not to be paired with, by name where the roster has one."""
+    stored = ctx.repos.cipher.decrypt_optional(me.exclusions_enc, me.exclusions_context)
+    names = []
+    for user_id in json.loads(stored) if stored else []:
+        person = await ctx.repos.people.find(me.platform, me.tenant, user_id)
+        names.append((person.display_name if person else "") or user_id)
+    return ", ".join(names)
 
 
 def _present(*items: tuple[str, object]) -> tuple[tuple[str, str], ...]:

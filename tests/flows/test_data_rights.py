@@ -48,6 +48,10 @@ async def test_my_data_is_everything_of_mine_and_nothing_private_of_my_partner(
     assert ANN_NOTE in mine and "Role: mentor" in mine
     assert "With Sam, active" in mine
     assert SAM_NOTE not in mine
+    # In the words the forms used, never internal ids.
+    assert "Great progress" in mine and "great_progress" not in mine
+    assert "how it's going 4 of 5" in mine and "energy it took 3 of 5" in mine
+    assert "ai_tools" not in mine and "Status: taking part" in mine
     theirs = text_of(await session.say("sam", "my-data"))
     assert SAM_NOTE in theirs and ANN_NOTE not in theirs
     assert "Shadow a support shift" in theirs
