@@ -187,9 +187,12 @@ class Dispatcher:
     async def _expire_leases(self, now: datetime) -> None:
         async with self._db.session() as session:
             expired = await Outbox(session).expire_leases(now)
+            stale = await Outbox(session).expire_stale(now)
             await session.commit()
         if expired:
             log.warning("%d outbox item(s) left mid-send by a dispatcher: ambiguous", expired)
+        if stale:
+            log.info("%d outbox item(s) expired before they could be sent", stale)
 
     async def _share_rate(self) -> None:
         """Note this dispatcher as sending (every `share_every` seconds while it sends), and

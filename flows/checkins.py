@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowForm, Text, say
 from flows import copy
@@ -215,7 +217,7 @@ async def _open_cycle(ctx: FlowContext, pair: Pair | None, text: str) -> int | N
 CHUNK = 5_000  # pairs per round of queries: bounds a tick's memory
 
 
-Wanted = tuple[str, int, int, int]  # outbox key, pair, cycle, participant
+Wanted = tuple[str, int, int, int, datetime]  # outbox key, pair, cycle, participant, expiry
 
 
 async def due(ctx: FlowContext) -> int:
@@ -241,7 +243,9 @@ def _wanted(calendar: Calendar, chunk: list[ActivePair]) -> list[Wanted]:
         if cycle < 1:
             continue
         for member_id in (pair.mentor_id, pair.mentee_id):
-            wanted.append((f"checkin:{pair.id}:{cycle}:{member_id}", pair.id, cycle, member_id))
+            key = f"checkin:{pair.id}:{cycle}:{member_id}"
+            # Not delivered once the next cycle has begun: its own invitation follows.
+            wanted.append((key, pair.id, cycle, member_id, calendar.cycle_end(pair, cycle)))
     return wanted
 
 
@@ -257,10 +261,12 @@ async def _invite(ctx: FlowContext, wanted: list[Wanted]) -> int:
     wanted = [entry for entry in wanted if entry[0] not in taken]
     if not wanted:
         return 0
-    members = await ctx.repos.participants.members([member for *_, member in wanted])
+    members = await ctx.repos.participants.members([entry[3] for entry in wanted])
     items = [
-        ctx.person_item(key, members[member], checkin_invite(pair_id, cycle), pair_id=pair_id)
-        for key, pair_id, cycle, member in wanted
+        ctx.person_item(
+            key, members[member], checkin_invite(pair_id, cycle), pair_id=pair_id, expires_at=end
+        )
+        for key, pair_id, cycle, member, end in wanted
         if members[member].status == "active"
     ]
     return len(await ctx.queue(items))

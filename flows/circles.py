@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -96,8 +96,11 @@ async def _invite(ctx: FlowContext, program: Program, period: str) -> int:
         ),
     ).model_dump(mode="json")
     # In bulk, like the tick's other jobs: a large program has many thousands of mentors.
+    closes = datetime(int(period[:4]), int(period[5:]), FORM_DAY, tzinfo=UTC)
     items = [
-        ctx.person_item(f"circle-invite:{program.id}:{period}:{m.id}", m, invitation)
+        ctx.person_item(
+            f"circle-invite:{program.id}:{period}:{m.id}", m, invitation, expires_at=closes
+        )
         for m in mentors
     ]
     return len(await ctx.queue(items))

@@ -85,15 +85,18 @@ class FlowContext:
         timezones: list[str] | None = None,
         at: datetime | None = None,
         pair_id: int | None = None,
+        expires_at: datetime | None = None,
     ) -> Item:
         """The outbox row for a message the bot starts; messages to people wait for their
-        working hours."""
+        working hours. `expires_at`: when it stops making sense (never sent after that)."""
         if isinstance(address, ToPair):
             pair_id = address.pair_id
         where = address.model_dump(mode="json")
         platform, recipient = _platform_json(where), _recipient_json(where)
         zones = tuple(timezones or ())
-        return self._row(key, dumps(where), platform, recipient, message, zones, pair_id, at)
+        return self._row(
+            key, dumps(where), platform, recipient, message, zones, pair_id, at, expires_at
+        )
 
     def person_item(
         self,
@@ -102,13 +105,17 @@ class FlowContext:
         message: Message | dict[str, Any] | JsonText,
         *,
         pair_id: int | None = None,
+        expires_at: datetime | None = None,
     ) -> Item:
         """To one person, in their working hours; `pair_id` if it's about a pair's activity
         (cancelled if the pair ends before it goes). `message` may be a dumped Message."""
         p = participant
         where = _TO_PERSON.fill(platform=p.platform, tenant=p.tenant, user_id=p.user_id)
         recipient = f"{p.platform}:{p.tenant}:{p.user_id}"
-        return self._row(key, where, p.platform, recipient, message, (p.timezone,), pair_id)
+        zones = (p.timezone,)
+        return self._row(
+            key, where, p.platform, recipient, message, zones, pair_id, expires_at=expires_at
+        )
 
     def pair_items(
         self,
@@ -117,6 +124,8 @@ class FlowContext:
         second: Person,
         pair_id: int,
         message: Message | dict[str, Any] | JsonText,
+        *,
+        expires_at: datetime | None = None,
     ) -> list[Item]:
         """To both partners: one item, or one per partner where the platform has no group DM
         (keys `<key>:0` and `<key>:1`). `message` may be a dumped Message."""
@@ -136,7 +145,12 @@ class FlowContext:
         if platform not in self.policy.one_by_one:
             where = _TO_PAIR.fill(**members, only=None)
             zones = (first.timezone, second.timezone)
-            return [self._row(key, where, platform, f"pair:{pair_id}", message, zones, pair_id)]
+            return [
+                self._row(
+                    key, where, platform, f"pair:{pair_id}", message, zones, pair_id,
+                    expires_at=expires_at,
+                )
+            ]  # fmt: skip
         return [
             self._row(
                 f"{key}:{index}",
@@ -146,6 +160,7 @@ class FlowContext:
                 message,
                 (member.timezone,),
                 pair_id,
+                expires_at=expires_at,
             )
             for index, member in enumerate((first, second))
         ]
@@ -160,6 +175,7 @@ class FlowContext:
         timezones: tuple[str, ...],
         pair_id: int | None,
         at: datetime | None = None,
+        expires_at: datetime | None = None,
     ) -> Item:
         """The outbox row; address and message as JSON text (see `storage.jsontext`)."""
         earliest = at or self.now
@@ -174,6 +190,7 @@ class FlowContext:
             "created_at": self.now,
             "recipient": recipient,
             "pair_id": pair_id,
+            "expires_at": expires_at,
         }
 
     async def queue(self, items: list[Item]) -> set[str]:
@@ -190,19 +207,29 @@ class FlowContext:
         timezones: list[str] | None = None,
         at: datetime | None = None,
         pair_id: int | None = None,
+        expires_at: datetime | None = None,
     ) -> bool:
         """Queue a message the bot starts. Messages to people wait for their working hours.
         Returns False if `key` was queued before (the item is never sent twice)."""
-        item = self.item(key, address, message, timezones=timezones, at=at, pair_id=pair_id)
+        item = self.item(
+            key, address, message, timezones=timezones, at=at, pair_id=pair_id,
+            expires_at=expires_at,
+        )  # fmt: skip
         return await self.repos.outbox.add(**item)
 
     async def send_to(
-        self, key: str, participant: Person, message: Message, *, pair_id: int | None = None
+        self,
+        key: str,
+        participant: Person,
+        message: Message,
+        *,
+        pair_id: int | None = None,
+        expires_at: datetime | None = None,
     ) -> bool:
         """To one person, in their working hours; `pair_id` if it's about a pair's activity
         (cancelled if the pair ends before it goes)."""
         return await self.repos.outbox.add(
-            **self.person_item(key, participant, message, pair_id=pair_id)
+            **self.person_item(key, participant, message, pair_id=pair_id, expires_at=expires_at)
         )
 
     async def send_to_pair(

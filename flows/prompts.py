@@ -195,6 +195,7 @@ async def _build(ctx: FlowContext, program: Program, batch: _Batch) -> tuple[lis
     """The outbox rows of a batch's prompts, and the prompt records they stand for."""
     items: list[Item] = []
     planned: Planned = []
+    calendar = Calendar(program, ctx.now)
     for number, pair in enumerate(batch.pairs, start=1):
         if number % YIELD_EVERY == 0:
             await asyncio.sleep(0)
@@ -205,6 +206,9 @@ async def _build(ctx: FlowContext, program: Program, batch: _Batch) -> tuple[lis
         if chosen is None:
             continue
         these = _prompt_items(ctx, program, pair, cycle, partners, chosen)
+        end = calendar.cycle_end(pair, cycle)  # a prompt is never delivered in the next cycle
+        for item in these:
+            item["expires_at"] = end
         items.extend(these)
         prompt, lead = chosen
         entry = {"pair_id": pair.id, "cycle": cycle, "prompt_id": prompt.id, "lead_id": lead.id}

@@ -300,6 +300,7 @@ async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErr
             ),
             _invite(pulse),
             timezones=[person.timezone or "UTC"],
+            expires_at=pulse.closes_at,
         )
     left_out = (
         f" Admins ({admins_left_out}) aren't asked: their own answers would let them read "

@@ -273,9 +273,13 @@ class OutboxItem(SQLModel, table=True):
     pair_id: int | None = Field(default=None, index=True)  # cancelled together if the pair ends
     # pending | sending (claimed by a dispatcher until `claimed_until`) | ambiguous (its
     # dispatcher died mid-send) | sent | failed (permanent, reason in last_error) | cancelled
+    # | expired (its `expires_at` passed before it could go)
     status: str = Field(default="pending", max_length=10)
     attempts: int = 0
     not_before: datetime = _ts(nullable=False)
+    # When the message stops making sense (an invitation's close, a cycle's end): still
+    # pending then, it is never sent (status `expired`) rather than delivered late.
+    expires_at: datetime | None = _ts(nullable=True)
     claimed_until: datetime | None = _ts(nullable=True)
     last_error: str | None = Field(default=None, max_length=300)
     platform_id: str | None = Field(default=None, max_length=120)

@@ -40,6 +40,7 @@ class Outbox:
         created_at: datetime,
         recipient: str | None = None,
         pair_id: int | None = None,
+        expires_at: datetime | None = None,
     ) -> bool:
         """Queue one message; False (and nothing written) if this key was queued before.
         `address` and `message` as values or as JSON text (`storage.jsontext`)."""
@@ -55,6 +56,7 @@ class Outbox:
                 "created_at": created_at,
                 "recipient": recipient,
                 "pair_id": pair_id,
+                "expires_at": expires_at,
                 "status": "pending",
                 "attempts": 0,
             },
@@ -96,6 +98,22 @@ class Outbox:
         )
         result = await self._s.exec(statement)  # type: ignore[call-overload]
         return len(result.all())
+
+    async def expire_stale(self, now: datetime) -> int:
+        """Pending items whose moment has passed (an invitation after its close, a prompt
+        after its cycle) are never sent: after an outage people get the current state, not
+        a backlog."""
+        result = await self._s.exec(  # type: ignore[call-overload]
+            update(OutboxItem)
+            .where(
+                col(OutboxItem.status) == PENDING,
+                col(OutboxItem.expires_at).is_not(None),
+                col(OutboxItem.expires_at) <= now,
+            )
+            .values(status="expired", last_error="its moment passed before it could be sent")
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0
 
     async def claim(
         self, now: datetime, lease: timedelta, limit: int, platforms: Collection[str]
@@ -262,6 +280,7 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     return and_(
         OUTBOX_WAITING,
         col(OutboxItem.not_before) <= now,
+        or_(col(OutboxItem.expires_at).is_(None), col(OutboxItem.expires_at) > now),
         or_(
             col(OutboxItem.status) == PENDING,
             and_(col(OutboxItem.status) == AMBIGUOUS, free),

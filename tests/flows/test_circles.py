@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import select
 
 from bot.events import ButtonAction
 from flows.circles import LARGEST, circles_of
+from storage.models import OutboxItem
 from tests.conftest import ADMIN
 from tests.helpers import matched, pilot, text_of
 
@@ -101,3 +103,26 @@ async def test_someone_who_leaves_before_the_circle_message_goes_is_left_out(
     [circle] = circle_messages(console, "ann")
     assert "Cat" not in circle.message.summary and "@cat" not in circle.where
     assert circle_messages(console, "cat") == []
+
+
+async def test_an_invitation_is_never_delivered_after_its_circle_has_formed(
+    session, program, app, clock, console
+):
+    """An outage over the opt-in week: February's invitation would say "join by the 7th"
+    on the 9th. It expires instead of arriving."""
+    await pilot(session, app)
+    await matched(session, app)
+    await app.engine.tick()
+    assert len(invitations(console, "ann")) == 1  # January's
+    clock.set(datetime(2027, 2, 1, 0, 30, tzinfo=UTC))  # queued, for working hours
+    await app.engine.tick()
+    clock.set(datetime(2027, 2, 9, 10, 0, tzinfo=UTC))  # the dispatcher is back after the 8th
+    await app.engine.dispatch()
+    assert len(invitations(console, "ann")) == 1
+    async with app.db.session() as s:
+        february = (
+            await s.exec(
+                select(OutboxItem).where(OutboxItem.key.startswith("circle-invite:1:2027-02"))
+            )
+        ).all()
+    assert february and {item.status for item in february} == {"expired"}

@@ -93,7 +93,11 @@ async def test_no_introduction_until_both_partners_are_prepared(
     status = text_of(await session.say("ann", "status"))
     assert "You've been matched" in status and "Sam" not in status  # no name before the intro
     mine = text_of(await session.say("ann", "my-data"))
-    assert "not yet introduced" in mine and "Sam" not in mine and "mentor-sbi" in mine
+    assert (
+        "not yet introduced" in mine
+        and "Sam" not in mine
+        and "How to give feedback: situation, behaviour, impact" in mine
+    )
 
     clock.advance(timedelta(days=21))  # weeks pass: still nothing for the pair
     await app.engine.tick()

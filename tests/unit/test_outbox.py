@@ -99,10 +99,13 @@ async def queue(
     now: datetime = MONDAY_9_UTC,
     timezones: list[str] | None = None,
     at: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     async with db.session() as session:
         ctx = FlowContext(Repositories(session, CIPHER), now, Policy())
-        queued = await ctx.send(key, address, message or note(key), timezones=timezones, at=at)
+        queued = await ctx.send(
+            key, address, message or note(key), timezones=timezones, at=at, expires_at=expires_at
+        )
         await session.commit()
     return queued
 
