@@ -11,20 +11,24 @@ import logging
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import parse
+from adapters import limits
+from adapters.slack import parse, shapes
 from adapters.slack.after_ack import AfterAck
 from adapters.slack.parse import Profile
 from adapters.slack.render import errors_response, neutral_action_id, render_message, render_modal
+from bot.commands import MAX_COMMAND_TEXT, TOO_LONG
 from bot.events import Command, FormSubmission
 from bot.messages import FormErrors, Message, Say, ShowForm
 from bot.ports import EventHandler
@@ -73,17 +77,24 @@ def build_bolt_app(
     after_ack: AfterAck | None = None,
 ) -> AsyncApp:
     """`after_ack` runs the work of forms stored after their ack (see `AfterAck`)."""
-    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    app = CheckedApp(client=client, signing_secret=signing_secret, process_before_response=False)
     directory = Directory(client)
     after_ack = after_ack or AfterAck()
+    app.error(_failed)
 
     @app.command("/mentoring")
     async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
+        if len(body.get("text", "")) > MAX_COMMAND_TEXT:
+            await ack(response_type="ephemeral", text=TOO_LONG)
+            return
         await ack()  # within Slack's 3 seconds, before any Web API call
-        profile = directory.cached(body["user_id"])
-        if parse.command(body).name in NEEDS_PROFILE:
+        event = parse.command(body)  # parsed once: the text may be long
+        if event.name in NEEDS_PROFILE:
             profile = await directory.profile(body["user_id"])
-        replies = await engine.handle(parse.command(body, profile))
+        else:
+            profile = directory.cached(body["user_id"])
+        event = parse.profiled(event, profile)
+        replies = await engine.handle(event)
         await _answer(
             client,
             body,
@@ -110,20 +121,15 @@ def build_bolt_app(
                 replies,
                 say=lambda payload: client.chat_postMessage(channel=user_id, **payload),
             )
-        if body.get("view", {}).get("type") == "home":
+        if (body.get("view") or {}).get("type") == "home":
             await publish_home(engine, client, body)
 
     @app.view(re.compile(".*"))
     async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
         """Only our own database before the ack: no Web API call may delay it. A form the
         engine checks early (joining) is acked on that check and stored after."""
-        user_id = body["user"]["id"]
-        try:
-            event = parse.submission(body, display_name=directory.cached(user_id).name)
-        except (KeyError, TypeError, ValueError):
-            log.warning("unreadable view_submission ignored")
-            await ack()
-            return
+        user_id = body["user"]["id"]  # the shape was checked (`_checked_shape`)
+        event = parse.submission(body, display_name=directory.cached(user_id).name)
         if engine.acks_first(event):
             replies = await engine.check(event)
             if not await _ack_submission(ack, replies):
@@ -146,6 +152,44 @@ def build_bolt_app(
         await publish_home(engine, client, body, user_id=body["event"]["user"])
 
     return app
+
+
+class CheckedApp(AsyncApp):
+    """Bolt, with the shape of every payload checked before bolt's own middleware reads it
+    (HTTP and Socket Mode alike): only payloads the listeners can read reach them.
+    Malformed: a 400 (an event: Slack's empty 200, so that it isn't retried), with one log
+    line naming the kind of problem, never the content. Anything bolt raises is a 400."""
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        body = req.body
+        if isinstance(body, dict) and (
+            body.get("ssl_check") or body.get("type") == "url_verification"
+        ):
+            return await self._dispatch(req)  # bolt answers Slack's own checks itself
+        try:
+            shapes.check(body)
+        except shapes.Unhandled as exc:
+            log.info("Slack %s of a kind Upward doesn't answer: ignored", exc.kind)
+            return BoltResponse(status=200, body="")
+        except shapes.Malformed as exc:
+            log.warning("malformed Slack %s refused: %s", exc.kind, exc.problem)
+            event = isinstance(body, dict) and body.get("type") == "event_callback"
+            return BoltResponse(status=200 if event else 400, body="")
+        return await self._dispatch(req)
+
+    async def _dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        try:
+            return await super().async_dispatch(req)
+        except Exception as exc:  # bolt's own error handling failed too
+            log.warning("a Slack request failed: %s", type(exc).__name__)
+            return BoltResponse(status=400, body="")
+
+
+async def _failed(error: Exception, response: BoltResponse | None) -> BoltResponse | None:
+    """Bolt's error handler: whatever a library or listener raised, one line with its type
+    (its text could quote the payload), and no 500: before the ack, a 400."""
+    log.warning("a Slack request failed: %s", type(error).__name__)
+    return BoltResponse(status=400, body="") if response is not None else None
 
 
 async def _after(
@@ -196,10 +240,12 @@ async def _answer(client: AsyncWebClient, body: dict, replies: list, *, say: Any
     """Forms open as modals; messages go back the way the person asked."""
     for reply in replies:
         if isinstance(reply, ShowForm):
+            trigger = body.get("trigger_id")
+            if not trigger:
+                await say({"text": "Sorry, I couldn't open that form. Please try again."})
+                continue
             try:
-                await client.views_open(
-                    trigger_id=body["trigger_id"], view=render_modal(reply.form)
-                )
+                await client.views_open(trigger_id=trigger, view=render_modal(reply.form))
             except SlackApiError as exc:  # e.g. expired_trigger_id after a slow moment
                 log.warning("views.open failed: %s", exc.response.get("error"))
                 await say({"text": "Sorry, that form took too long to open. Please try again."})
@@ -240,20 +286,50 @@ def events_endpoint(app: AsyncApp, signing_secret: str | None) -> Any:
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def handler(request: web.Request) -> web.Response:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": "too large"}, status=413)
+        except (ConnectionError, aiohttp.ClientPayloadError, asyncio.IncompleteReadError) as exc:
+            log.info("Slack request abandoned mid-body: %s", type(exc).__name__)
+            return web.json_response({"error": "incomplete request"}, status=400)
         if verifier is None or not _signed(verifier, request, raw):
             return web.json_response({"error": "invalid request"}, status=401)
         try:
+            text = raw.decode("utf-8")
+            _readable(text, request.headers.get("Content-Type", ""))
             bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"),
+                body=text,
                 query=request.query_string,
                 headers=request.headers,  # type: ignore[arg-type]
             )
-        except (UnicodeDecodeError, ValueError, TypeError, AttributeError):
+        except Exception as exc:  # undecodable, not JSON, nested absurdly deep, odd shapes
+            log.warning("malformed Slack request refused: %s", _problem(exc))
             return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     return handler
+
+
+def _readable(text: str, content_type: str) -> None:
+    """Raise ValueError unless bolt can parse the body without recursing absurdly deep: the
+    JSON of an event, or the `payload` JSON of a form-encoded interaction."""
+    if "json" in content_type or text.lstrip().startswith("{"):
+        limits.loads(text)
+        return
+    payload = parse_qs(text).get("payload")
+    if payload:
+        limits.loads(payload[0])
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, limits.TooDeep):
+        return "too_deep"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not_utf8"
+    if isinstance(exc, ValueError):
+        return "not_json"
+    return type(exc).__name__
 
 
 def _signed(verifier: SignatureVerifier, request: web.Request, raw: bytes) -> bool:

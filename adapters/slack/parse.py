@@ -13,7 +13,13 @@ PLATFORM = "slack"
 
 
 def team_of(body: dict[str, Any]) -> str:
-    team = body.get("team_id") or body.get("team") or body.get("user", {}).get("team_id") or ""
+    user = body.get("user")
+    team = (
+        body.get("team_id")
+        or body.get("team")
+        or (user.get("team_id") if isinstance(user, dict) else None)
+        or ""
+    )
     return team.get("id", "") if isinstance(team, dict) else str(team)
 
 
@@ -44,6 +50,19 @@ def command(body: dict[str, Any], profile: Profile = NO_PROFILE) -> Command:
         name=name,
         args=args,
         where=_shared_channel(body.get("channel_id", "")),
+    )
+
+
+def profiled(event: Command, profile: Profile) -> Command:
+    """`event` with what users.info said about its author, where it said anything."""
+    if profile == NO_PROFILE:
+        return event
+    return event.model_copy(
+        update={
+            "display_name": profile.name or event.display_name,
+            "timezone": profile.timezone,
+            "email": profile.email,
+        }
     )
 
 
