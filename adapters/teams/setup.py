@@ -17,7 +17,7 @@ from botbuilder.integration.aiohttp import (
 )
 from botframework.connector.auth import ServiceClientCredentialsFactory
 
-from adapters.teams.app import UpwardTeamsBot, messages_endpoint
+from adapters.teams.app import UpwardTeamsBot, messages_endpoint, on_turn_error
 from adapters.teams.deliver import TeamsDelivery
 from adapters.teams.signing_keys import fetch_keys_off_the_loop
 from bot.ports import ContactBook, EventHandler
@@ -84,6 +84,7 @@ def teams_edge(
     fetch_keys_off_the_loop()
     auth = ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials_factory)
     adapter = CloudAdapter(auth)
+    adapter.on_turn_error = on_turn_error
     return TeamsEdge(
         adapter=adapter,
         auth=auth,
