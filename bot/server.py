@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App, build_app
 from bot.errors import ConfigurationError
-from bot.logs import configure_logging
+from bot.logs import configure_logging, quiet_libraries
 from bot.settings import Settings
 from flows import copy
 from storage.migrate import schema_status
@@ -28,6 +28,7 @@ SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 
 
 def build_web_app(app: App) -> web.Application:
+    quiet_libraries()  # aiohttp's own errors: one line, type only, no request text
     web_app = web.Application()
     web_app[UPWARD] = app
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -290,7 +291,7 @@ def events_endpoint(app: AsyncApp, signing_secret: str | None) -> Any:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return web.json_response({"error": "too large"}, status=413)
-        except (ConnectionError, aiohttp.ClientPayloadError, asyncio.IncompleteReadError) as exc:
+        except (ConnectionError, aiohttp.ClientPayloadError, HttpProcessingError) as exc:
             log.info("Slack request abandoned mid-body: %s", type(exc).__name__)
             return web.json_response({"error": "incomplete request"}, status=400)
         if verifier is None or not _signed(verifier, request, raw):

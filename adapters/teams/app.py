@@ -11,7 +11,8 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -225,7 +226,11 @@ def messages_endpoint(
             return web.json_response({"error": "expected application/json"}, status=415)
         if (request.content_length or 0) > MAX_BODY:
             return web.json_response({"error": "too large"}, status=413)
-        raw = await request.read()  # the whole body, however it arrives
+        try:
+            raw = await request.read()  # the whole body, however it arrives
+        except (ConnectionError, ClientPayloadError, HttpProcessingError) as exc:
+            log.info("Teams request abandoned mid-body: %s", type(exc).__name__)
+            return web.json_response({"error": "incomplete request"}, status=400)
         if len(raw) > MAX_BODY:
             return web.json_response({"error": "too large"}, status=413)
         body = _body(raw)

@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -103,3 +104,16 @@ async def test_command_text_over_the_limit_is_answered_kindly(
     await send(world, idp, world.activity(AMY, text="goals add " + "x" * 5_000))
     [reply] = world.connector.posted(AMY.chat)
     assert "4,000 characters" in activity_text(reply.json or {})
+
+
+async def test_a_client_that_goes_away_mid_body(world: TeamsWorld) -> None:
+    server = world.client.server
+    _reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(
+        b"POST /api/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n"
+        b'Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n{"type": "mess'
+    )
+    await writer.drain()
+    writer.close()
+    await asyncio.sleep(0.2)
+    assert (await world.client.get("/healthz")).status == 200
