@@ -123,6 +123,8 @@ class Engine:
         route, routed = self.router.resolve(event)
         if route is None or route.check is None:
             return []
+        if route.admin and not self.policy.is_admin(event.actor):
+            return []  # `handle_acked` refuses it, and audits the refusal
         async with self.db.read_session() as session:
             ctx = FlowContext(Repositories(session, self.cipher), self.clock.now(), self.policy)
             try:

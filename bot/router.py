@@ -49,11 +49,10 @@ class Router:
         admin: bool = False,
         check: Check | None = None,
     ) -> None:
-        """`check` (optional, never for admin forms): a read-only look at a submission that
-        answers field errors or a final word, or None when the form may be accepted at
-        once; `handler` then stores it just after the platform has its answer."""
-        if check is not None and admin:
-            raise ValueError("admin forms are audited as they are handled: no early check")
+        """`check` (optional): a read-only look at a submission that answers field errors
+        or a final word, or None when the form may be accepted at once; `handler` then
+        stores it just after the platform has its answer. An admin form is checked only
+        for admins; it is audited (refusals too) as it is handled."""
         self._add(self.forms, form_id, Route(form_id, handler, admin, check=check))
 
     def resolve(self, event: Command | ButtonAction | FormSubmission) -> tuple[Route | None, Any]:

@@ -83,7 +83,7 @@ def build_router() -> Router:
     router.admin("introduce", preparation.admin_introduce, "preparation counts; introduce now")
     router.admin("readiness", readiness.admin_readiness, "an anonymous readiness pulse")
     router.form("admin.kickoff", kickoff.submit_kickoff, admin=True)
-    router.form("admin.readiness", readiness.submit_pulse, admin=True)
+    router.form("admin.readiness", readiness.submit_pulse, admin=True, check=readiness.check_pulse)
     router.admin("thanks", thanks.admin_thanks, "thank everyone taking part")
     router.form("admin.thanks", thanks.submit_admin_thanks, admin=True)
     router.form("admin.program", programs.submit_program, admin=True)

@@ -25,8 +25,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import limits
+from adapters.after_ack import AfterAck
 from adapters.slack import parse, shapes
-from adapters.slack.after_ack import AfterAck
 from adapters.slack.parse import Profile
 from adapters.slack.render import errors_response, neutral_action_id, render_message, render_modal
 from bot.commands import MAX_COMMAND_TEXT, TOO_LONG

@@ -20,6 +20,7 @@ from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 from botframework.connector.auth import BotFrameworkAuthentication
 
 from adapters import limits
+from adapters.after_ack import AfterAck
 from adapters.teams import parse, shapes
 from adapters.teams.render import errors_card, render_form, render_message
 from bot.commands import MAX_COMMAND_TEXT, TOO_LONG
@@ -43,11 +44,13 @@ class UpwardTeamsBot:
         *,
         app_id: str,
         tenants: frozenset[str] = frozenset(),
+        after_ack: AfterAck | None = None,
     ) -> None:
         self._engine = engine
         self._contacts = contacts
         self._app_id = app_id
         self._tenants = tenants
+        self.after_ack = after_ack or AfterAck()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -120,8 +123,45 @@ class UpwardTeamsBot:
     async def _submitted(self, turn_context: TurnContext, event: FormSubmission) -> None:
         """A form card. Errors: the card again as filled in, marked where to fix (or, for a
         form too big to carry itself, a list of what to fix above the card, which Teams
-        keeps filled in). A second submission of the same card is a replay: said so."""
-        replies = await self._engine.handle(event)
+        keeps filled in). A second submission of the same card is a replay: said so.
+        A form with an early check (a join, a readiness pulse to thousands) is checked in
+        the turn and stored after it, so that the turn stays short whatever its audience."""
+        if self._engine.acks_first(event):
+            replies = await self._engine.check(event)
+            if not replies:
+                reference = TurnContext.get_conversation_reference(turn_context.activity)
+                self.after_ack.spawn(self._after(turn_context.adapter, reference, event))
+                return
+        else:
+            replies = await self._engine.handle(event)
+        await self._answer_submission(turn_context, event, replies)
+
+    async def _after(
+        self, adapter: Any, reference: ConversationReference, event: FormSubmission
+    ) -> None:
+        """After the turn: the form stored (exactly once: its event id is recorded with
+        it), and its answer sent into the same conversation; through the outbox if Teams
+        won't take it now."""
+        replies = await self._engine.handle_acked(event)
+
+        async def answer(turn_context: TurnContext) -> None:
+            if replies:
+                await self._answer(turn_context, replies)
+            else:
+                await turn_context.send_activity("That form was already sent.")
+
+        try:
+            await adapter.continue_conversation(reference, answer, self._app_id)
+        except Exception as exc:  # e.g. a 403, or the connector unreachable
+            log.warning("the answer to a form was not delivered (%s): queued", type(exc).__name__)
+            for n, reply in enumerate(replies):
+                if isinstance(reply, Say):
+                    key = f"reply:{event.event_id or id(event)}:{n}"
+                    await self._engine.send_later(event.actor, reply.message, key=key)
+
+    async def _answer_submission(
+        self, turn_context: TurnContext, event: FormSubmission, replies: list
+    ) -> None:
         if not replies:
             await turn_context.send_activity("That form was already sent.")
             return
