@@ -147,7 +147,7 @@ def check(body: Any) -> _Shape:
             raise Unhandled("event")
         _parse(model, envelope.event, str(event_type))  # type: ignore[attr-defined]
         return envelope
-    raise Unhandled(kind if kind in OTHER_KINDS else "payload")
+    raise Unhandled(kind if isinstance(kind, str) and kind in OTHER_KINDS else "payload")
 
 
 def _parse(model: type[_Shape], data: dict[str, Any], kind: str) -> _Shape:
