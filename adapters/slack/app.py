@@ -129,7 +129,7 @@ def build_bolt_app(
     async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
         """Only our own database before the ack: no Web API call may delay it. A form the
         engine checks early (joining) is acked on that check and stored after."""
-        user_id = body["user"]["id"]  # the shape was checked (`_checked_shape`)
+        user_id = body["user"]["id"]  # the shape was checked (`CheckedApp`)
         event = parse.submission(body, display_name=directory.cached(user_id).name)
         if engine.acks_first(event):
             replies = await engine.check(event)
