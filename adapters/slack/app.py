@@ -83,7 +83,7 @@ def build_bolt_app(
     after_ack = after_ack or AfterAck()
     app.error(_failed)
 
-    @app.command("/mentoring")
+    @app.command(shapes.COMMAND)
     async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
         if len(body.get("text", "")) > MAX_COMMAND_TEXT:
             await ack(response_type="ephemeral", text=TOO_LONG)

@@ -17,6 +17,7 @@ from adapters.limits import TooDeep, check_depth
 # Slack's own limits: slash-command text is capped at 4,000 characters, private_metadata
 # at 3,000; ids are short. Anything longer was not sent by Slack.
 MAX_METADATA = 3000
+COMMAND = "/mentoring"  # the one slash command (manifest.yaml)
 Id = Annotated[str, Field(min_length=1, max_length=255)]
 Short = Annotated[str, Field(max_length=255)]
 
@@ -133,7 +134,10 @@ def check(body: Any) -> _Shape:
     except TooDeep:
         raise Malformed("payload", "too_deep") from None
     if "command" in body:
-        return _parse(SlashCommand, body, "slash command")
+        command = _parse(SlashCommand, body, "slash command")
+        if command.command != COMMAND:  # type: ignore[attr-defined]
+            raise Unhandled("slash command")
+        return command
     kind = body.get("type")
     if kind == "block_actions":
         return _parse(BlockActions, body, kind)
