@@ -30,11 +30,12 @@ from adapters.slack import parse, shapes
 from adapters.slack.parse import Profile
 from adapters.slack.render import errors_response, neutral_action_id, render_message, render_modal
 from bot.commands import MAX_COMMAND_TEXT, TOO_LONG
-from bot.events import Command, FormSubmission
+from bot.events import Actor, Command, FormSubmission
 from bot.messages import FormErrors, Message, Say, ShowForm
 from bot.ports import EventHandler
 
 log = logging.getLogger(__name__)
+SHAPE = "upward_shape"  # the bolt context key of the payload's checked shape
 HOME_BLOCK_LIMIT = 100
 
 
@@ -84,21 +85,22 @@ def build_bolt_app(
     app.error(_failed)
 
     @app.command(shapes.COMMAND)
-    async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
-        if len(body.get("text", "")) > MAX_COMMAND_TEXT:
+    async def on_command(ack: Any, context: dict, client: AsyncWebClient, respond: Any) -> None:
+        body: shapes.SlashCommand = context[SHAPE]
+        if len(body.text) > MAX_COMMAND_TEXT:
             await ack(response_type="ephemeral", text=TOO_LONG)
             return
         await ack()  # within Slack's 3 seconds, before any Web API call
         event = parse.command(body)  # parsed once: the text may be long
         if event.name in NEEDS_PROFILE:
-            profile = await directory.profile(body["user_id"])
+            profile = await directory.profile(body.user_id)
         else:
-            profile = directory.cached(body["user_id"])
+            profile = directory.cached(body.user_id)
         event = parse.profiled(event, profile)
         replies = await engine.handle(event)
         await _answer(
             client,
-            body,
+            body.trigger_id,
             replies,
             say=lambda payload: respond(
                 response_type="ephemeral", replace_original=False, **payload
@@ -106,11 +108,12 @@ def build_bolt_app(
         )
 
     @app.action(re.compile(".*"))
-    async def on_action(ack: Any, body: dict, client: AsyncWebClient) -> None:
+    async def on_action(ack: Any, context: dict, client: AsyncWebClient) -> None:
         await ack()
-        user_id = body["user"]["id"]
-        for action in body.get("actions", []):
-            action_id = neutral_action_id(action.get("action_id", ""))
+        body: shapes.BlockActions = context[SHAPE]
+        user_id = body.user.id
+        for action in body.actions:
+            action_id = neutral_action_id(action.action_id)
             profile = directory.cached(user_id)
             if action_id in NEEDS_PROFILE:
                 profile = await directory.profile(user_id)
@@ -118,39 +121,39 @@ def build_bolt_app(
             replies = await engine.handle(event)
             await _answer(
                 client,
-                body,
+                body.trigger_id,
                 replies,
                 say=lambda payload: client.chat_postMessage(channel=user_id, **payload),
             )
-        if (body.get("view") or {}).get("type") == "home":
-            await publish_home(engine, client, body)
+        if body.view is not None and body.view.type == "home":
+            await publish_home(engine, client, parse.actor(body.tenant, user_id))
 
     @app.view(re.compile(".*"))
-    async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
+    async def on_submission(ack: Any, context: dict, client: AsyncWebClient) -> None:
         """Only our own database before the ack: no Web API call may delay it. A form the
         engine checks early (joining) is acked on that check and stored after."""
-        user_id = body["user"]["id"]  # the shape was checked (`CheckedApp`)
-        event = parse.submission(body, display_name=directory.cached(user_id).name)
+        body: shapes.ViewSubmission = context[SHAPE]
+        event = parse.submission(body, display_name=directory.cached(body.user.id).name)
         if engine.acks_first(event):
             replies = await engine.check(event)
             if not await _ack_submission(ack, replies):
                 return
             async with after_ack.slot():
-                await _after(
-                    engine, client, body, event, replies or await engine.handle_acked(event)
-                )
+                await _after(engine, client, event, replies or await engine.handle_acked(event))
             return
         replies = await engine.handle(event)
         if await _ack_submission(ack, replies):
-            await _after(engine, client, body, event, replies)
+            await _after(engine, client, event, replies)
 
     @app.event("app_home_opened")
-    async def on_home_opened(body: dict, client: AsyncWebClient) -> None:
-        if body["event"].get("tab", "home") != "home":
+    async def on_home_opened(context: dict, client: AsyncWebClient) -> None:
+        body: shapes.EventEnvelope = context[SHAPE]
+        if body.home_opened().tab != "home":
             return
-        if not await engine.handle(parse.home_opened(body)):
+        first_contact = parse.home_opened(body)
+        if not await engine.handle(first_contact):
             return  # a retry of an event already handled (Slack retries up to three times)
-        await publish_home(engine, client, body, user_id=body["event"]["user"])
+        await publish_home(engine, client, first_contact.actor)
 
     return app
 
@@ -168,7 +171,7 @@ class CheckedApp(AsyncApp):
         ):
             return await self._dispatch(req)  # bolt answers Slack's own checks itself
         try:
-            shapes.check(body)
+            req.context[SHAPE] = shapes.check(body)  # what the listeners read
         except shapes.Unhandled as exc:
             log.info("Slack %s of a kind Upward doesn't answer: ignored", exc.kind)
             return BoltResponse(status=200, body="")
@@ -194,13 +197,13 @@ async def _failed(error: Exception, response: BoltResponse | None) -> BoltRespon
 
 
 async def _after(
-    engine: EventHandler, client: AsyncWebClient, body: dict, event: FormSubmission, replies: list
+    engine: EventHandler, client: AsyncWebClient, event: FormSubmission, replies: list
 ) -> None:
     """After a form's ack: its answer by DM, and the App Home brought up to date."""
     for n, reply in enumerate(replies):
         if isinstance(reply, Say):
             await _dm_or_later(engine, client, event, reply.message, n)
-    await publish_home(engine, client, body)
+    await publish_home(engine, client, event.actor)
 
 
 async def _ack_submission(ack: Any, replies: list) -> bool:
@@ -237,11 +240,11 @@ def _slack_error(exc: Exception) -> str:
     return type(exc).__name__
 
 
-async def _answer(client: AsyncWebClient, body: dict, replies: list, *, say: Any) -> None:
-    """Forms open as modals; messages go back the way the person asked."""
+async def _answer(client: AsyncWebClient, trigger: str | None, replies: list, *, say: Any) -> None:
+    """Forms open as modals (with the interaction's trigger id); messages go back the way
+    the person asked."""
     for reply in replies:
         if isinstance(reply, ShowForm):
-            trigger = body.get("trigger_id")
             if not trigger:
                 await say({"text": "Sorry, I couldn't open that form. Please try again."})
                 continue
@@ -255,11 +258,9 @@ async def _answer(client: AsyncWebClient, body: dict, replies: list, *, say: Any
                 await say(payload)
 
 
-async def publish_home(
-    engine: EventHandler, client: AsyncWebClient, body: dict, *, user_id: str | None = None
-) -> None:
-    user_id = user_id or body["user"]["id"]
-    home = Command(actor=parse.actor(body, user_id), name="home")
+async def publish_home(engine: EventHandler, client: AsyncWebClient, person: Actor) -> None:
+    """The person's App Home, brought up to date."""
+    home = Command(actor=person, name="home")
     blocks: list[dict] = []
     for reply in await engine.handle(home):
         if isinstance(reply, Say):
@@ -271,7 +272,7 @@ async def publish_home(
             *blocks[: HOME_BLOCK_LIMIT - 1],
             {"type": "section", "text": {"type": "mrkdwn", "text": more}},
         ]
-    await client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
+    await client.views_publish(user_id=person.user_id, view={"type": "home", "blocks": blocks})
 
 
 async def _dm(client: AsyncWebClient, user_id: str, message: Message) -> None:

@@ -47,6 +47,10 @@ class SlashCommand(_Shape):
     trigger_id: Short = ""
     response_url: Annotated[str, Field(max_length=2000)] = ""
 
+    @property
+    def tenant(self) -> str:
+        return self.team_id
+
 
 class Action(_Shape):
     action_id: Id
@@ -64,6 +68,10 @@ class BlockActions(_Shape):
     trigger_id: Short | None = None
     team: Team | None = None
     view: ActionView | None = None
+
+    @property
+    def tenant(self) -> str:
+        return (self.team.id if self.team else "") or self.user.team_id or ""
 
 
 class ViewState(_Shape):
@@ -85,6 +93,10 @@ class ViewSubmission(_Shape):
     view: View
     team: Team | None = None
 
+    @property
+    def tenant(self) -> str:
+        return (self.team.id if self.team else "") or self.user.team_id or ""
+
 
 class HomeOpened(_Shape):
     type: Literal["app_home_opened"]
@@ -98,6 +110,13 @@ class EventEnvelope(_Shape):
     event: dict[str, Any]
     event_id: Short | None = None
     team_id: Short | None = None
+
+    @property
+    def tenant(self) -> str:
+        return self.team_id or ""
+
+    def home_opened(self) -> HomeOpened:
+        return HomeOpened.model_validate(self.event)  # checked already by `check`
 
 
 class Malformed(ValueError):
@@ -124,7 +143,10 @@ OTHER_KINDS = frozenset(
 )
 
 
-def check(body: Any) -> _Shape:
+Shape = SlashCommand | BlockActions | ViewSubmission | EventEnvelope
+
+
+def check(body: Any) -> Shape:
     """The checked shape of a payload bolt has parsed (slash command, block_actions,
     view_submission, event_callback); raises Malformed or Unhandled."""
     if not isinstance(body, dict):
@@ -154,7 +176,7 @@ def check(body: Any) -> _Shape:
     raise Unhandled(kind if isinstance(kind, str) and kind in OTHER_KINDS else "payload")
 
 
-def _parse(model: type[_Shape], data: dict[str, Any], kind: str) -> _Shape:
+def _parse(model: type[Any], data: dict[str, Any], kind: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
