@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 
 ALIASES = {
     "?": "help",
@@ -12,6 +11,48 @@ ALIASES = {
     "goal": "goals",
 }
 PREFIX = "mentoring"
+# Slack caps slash-command text at 4,000 characters; nothing Upward asks for is longer.
+# Longer text (from any platform) is answered with TOO_LONG instead of being parsed.
+MAX_COMMAND_TEXT = 4000
+TOO_LONG = (
+    "That's longer than I can read: please keep a command under 4,000 characters "
+    "(a long goal or note fits in the form that `/mentoring goals add` opens)."
+)
+
+# One word, shell-style: bare characters, '…' (taken as is), "…" (where \" and \\ are
+# escapes), and \x (x itself). Possessive quantifiers, and pieces that differ by their first
+# character, keep matching linear however long the word.
+_PIECE = r"""[^ '"\\]++|'[^']*+'|"(?:[^"\\]++|\\.)*+"|\\."""
+_WORD = re.compile(rf"(?:{_PIECE})++", re.DOTALL)
+_PIECES = re.compile(_PIECE, re.DOTALL)
+_DOUBLE_QUOTED_ESCAPE = re.compile(r'\\(["\\])')
+_SPACE = re.compile(r"\s")
+
+
+def split_words(text: str) -> list[str]:
+    """`shlex.split(text)` for text whose only whitespace is " ", in linear time (shlex is
+    quadratic on a long word). Raises ValueError for an unclosed quote or a trailing
+    backslash, as shlex does."""
+    words: list[str] = []
+    end = 0
+    for match in _WORD.finditer(text):
+        if text[end : match.start()].strip(" "):
+            raise ValueError("unbalanced quotes or a trailing escape")
+        words.append("".join(_unquote(p) for p in _PIECES.findall(match.group())))
+        end = match.end()
+    if text[end:].strip(" "):
+        raise ValueError("unbalanced quotes or a trailing escape")
+    return words
+
+
+def _unquote(piece: str) -> str:
+    if piece[0] == "'":
+        return piece[1:-1]
+    if piece[0] == '"':
+        return _DOUBLE_QUOTED_ESCAPE.sub(r"\1", piece[1:-1])
+    if piece[0] == "\\":
+        return piece[1:]
+    return piece
 
 
 def parse_command_text(text: str) -> tuple[str, tuple[str, ...]]:
@@ -19,10 +60,11 @@ def parse_command_text(text: str) -> tuple[str, tuple[str, ...]]:
 
     Never raises. Any Unicode space (Teams sends `&nbsp;`) separates words; unbalanced quotes
     fall back to plain splitting; a leading `/mentoring` is ignored; empty text is `help`.
+    Linear in the length of the text (callers refuse more than MAX_COMMAND_TEXT anyway).
     """
-    cleaned = re.sub(r"\s", " ", text).strip()
+    cleaned = _SPACE.sub(" ", text).strip()
     try:
-        words = shlex.split(cleaned)
+        words = split_words(cleaned)
     except ValueError:
         words = cleaned.split()
     while words and words[0].lower().lstrip("/") == PREFIX:

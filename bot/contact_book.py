@@ -17,13 +17,19 @@ class StoredContactBook:
         self._clock = clock
 
     async def find(self, platform: str, tenant: str, key: str) -> dict[str, Any] | None:
-        async with self._db.session() as session:
+        async with self._db.read_session() as session:  # read inside: it ends in a rollback
             contact = await Contacts(session).find(platform, tenant, key)
-        return dict(contact.address) if contact is not None and contact.address else None
+            return dict(contact.address) if contact is not None and contact.address else None
 
     async def remember(self, platform: str, tenant: str, key: str, address: dict[str, Any]) -> None:
         """Two replicas may store the first reference for someone at once: one insert wins,
-        and the loser updates the winner's row."""
+        and the loser updates the winner's row. Called on every activity, so it reads first
+        without SQLite's write lock (it must not queue behind a tick or the dispatcher) and
+        writes only when something changed."""
+        async with self._db.read_session() as session:
+            known = await Contacts(session).find(platform, tenant, key)
+            if known is not None and known.address == address and known.unreachable_since is None:
+                return
         for attempt in range(2):
             try:
                 async with self._db.session() as session:

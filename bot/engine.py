@@ -79,6 +79,8 @@ class Engine:
         """`handle`; for a form already `accepted`, its kept answers go with the outcome."""
         now = self.clock.now()
         key = _event_key(event)
+        if key is None and not accepted and self._reads_only(event):
+            return await self._read_and_answer(event, now)
         async with self.db.session() as session:
             ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
             if key and await ctx.repos.events.seen(key):
@@ -107,6 +109,28 @@ class Engine:
             await session.commit()
         return replies
 
+    def _reads_only(self, event: Command | ButtonAction | FormSubmission | FirstContact) -> bool:
+        if isinstance(event, FirstContact):
+            return False
+        route, _ = self.router.resolve(event)
+        return route is not None and route.reads_only
+
+    async def _read_and_answer(
+        self, event: Command | ButtonAction | FormSubmission, now: datetime
+    ) -> list[Reply]:
+        """A handler that only reads (opens a form, lists something): in a read session,
+        which on SQLite doesn't take the write lock, so it never queues behind the tick or
+        the dispatcher. Only for events without an id to de-duplicate (Slack's commands
+        and buttons; Teams redelivers activities, whose ids are recorded as handled)."""
+        async with self.db.read_session() as session:
+            ctx = FlowContext(Repositories(session, self.cipher), now, self.policy)
+            try:
+                return await self._route(event, ctx)
+            except Exception as exc:
+                return [
+                    copy.something_went_wrong(log_error(log, f"handling {_describe(event)}", exc))
+                ]
+
     def acks_first(self, event: Command | ButtonAction | FormSubmission | FirstContact) -> bool:
         """A form with an early check: the platform gets its answer from `check`, then the
         form is stored by `handle_acked` (a person's action, answered at once)."""
@@ -123,6 +147,8 @@ class Engine:
         route, routed = self.router.resolve(event)
         if route is None or route.check is None:
             return []
+        if route.admin and not self.policy.is_admin(event.actor):
+            return []  # `handle_acked` refuses it, and audits the refusal
         async with self.db.read_session() as session:
             ctx = FlowContext(Repositories(session, self.cipher), self.clock.now(), self.policy)
             try:

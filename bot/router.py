@@ -23,6 +23,9 @@ class Route:
     summary: str = ""
     # A form's read-only early answer (see `Router.form`); None: answered in one step.
     check: Check | None = None
+    # Only reads and answers (opens a form, lists something): handled in a read session,
+    # which on SQLite doesn't wait for the write lock (the tick, the dispatcher).
+    reads_only: bool = False
 
 
 class Router:
@@ -32,14 +35,22 @@ class Router:
         self.buttons: dict[str, Route] = {}
         self.forms: dict[str, Route] = {}
 
-    def command(self, name: str, handler: Handler, summary: str = "") -> None:
-        self._add(self.commands, name, Route(name, handler, summary=summary))
+    def command(
+        self, name: str, handler: Handler, summary: str = "", *, reads_only: bool = False
+    ) -> None:
+        self._add(self.commands, name, Route(name, handler, summary=summary, reads_only=reads_only))
 
     def admin(self, name: str, handler: Handler, summary: str = "") -> None:
         self._add(self.admin_commands, name, Route(f"admin {name}", handler, True, summary))
 
-    def button(self, action_id: str, handler: Handler, *, admin: bool = False) -> None:
-        self._add(self.buttons, action_id, Route(action_id, handler, admin))
+    def button(
+        self, action_id: str, handler: Handler, *, admin: bool = False, reads_only: bool = False
+    ) -> None:
+        """`reads_only`: the handler stores nothing (never for admin buttons: they are
+        audited)."""
+        if reads_only and admin:
+            raise ValueError("admin actions are audited: they write")
+        self._add(self.buttons, action_id, Route(action_id, handler, admin, reads_only=reads_only))
 
     def form(
         self,
@@ -49,11 +60,10 @@ class Router:
         admin: bool = False,
         check: Check | None = None,
     ) -> None:
-        """`check` (optional, never for admin forms): a read-only look at a submission that
-        answers field errors or a final word, or None when the form may be accepted at
-        once; `handler` then stores it just after the platform has its answer."""
-        if check is not None and admin:
-            raise ValueError("admin forms are audited as they are handled: no early check")
+        """`check` (optional): a read-only look at a submission that answers field errors
+        or a final word, or None when the form may be accepted at once; `handler` then
+        stores it just after the platform has its answer. An admin form is checked only
+        for admins; it is audited (refusals too) as it is handled."""
         self._add(self.forms, form_id, Route(form_id, handler, admin, check=check))
 
     def resolve(self, event: Command | ButtonAction | FormSubmission) -> tuple[Route | None, Any]:

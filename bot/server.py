@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App, build_app, migration_cipher
 from bot.errors import ConfigurationError
-from bot.logs import configure_logging
+from bot.logs import configure_logging, quiet_libraries
 from bot.settings import Settings
 from flows import copy
 from storage.migrate import schema_status
@@ -28,6 +28,7 @@ SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 
 
 def build_web_app(app: App) -> web.Application:
+    quiet_libraries()  # aiohttp's own errors: one line, type only, no request text
     web_app = web.Application()
     web_app[UPWARD] = app
 
@@ -102,8 +103,8 @@ async def _start_scheduler(web_app: web.Application) -> None:
 
 async def _stop(web_app: web.Application) -> None:
     """SIGTERM (a deploy, a scale-down): no new ticks, no new claims, no new events; sends
-    under way finish and are recorded, and joins already acked are stored, before the
-    database closes."""
+    under way finish and are recorded, and forms already acked (joins, readiness pulses)
+    are stored, and their work done, before the database closes."""
     web_app[SCHEDULER].shutdown(wait=False)
     app = web_app[UPWARD]
     try:
@@ -112,6 +113,8 @@ async def _stop(web_app: web.Application) -> None:
         draining = [app.engine.dispatcher.drain(within=STOP_WITHIN)]
         if app.slack is not None:
             draining.append(app.slack.stop(within=STOP_WITHIN))
+        if app.teams is not None:
+            draining.append(app.teams.stop(within=STOP_WITHIN))
         await asyncio.gather(*draining)
     finally:
         await app.close()

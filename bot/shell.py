@@ -57,7 +57,7 @@ async def _one_line(line: str, session: ConsoleSession, app: App, clock: FrozenC
         print(USAGE)
         return
     try:
-        if parsed.text.isdigit():
+        if parsed.text.isascii() and parsed.text.isdigit():
             await session.press(parsed.user, int(parsed.text))
         else:
             await session.say(parsed.user, parsed.text)

@@ -20,6 +20,15 @@ def many(value: str | list[str] | None) -> list[str]:
     return sorted({item.strip() for item in items if item.strip()})
 
 
+def whole_number(text: object, *, digits: int = 9) -> int | None:
+    """A non-negative whole number of at most `digits` ASCII digits (ids in buttons and form
+    state, cycles, levels); None for anything else. `str.isdigit` alone accepts "²" and other
+    digits that `int` refuses."""
+    if not isinstance(text, str) or not (0 < len(text) <= digits):
+        return None
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def parse_date(text: str) -> date | None:
     """An ISO date (YYYY-MM-DD), or None for empty or malformed text."""
     try:

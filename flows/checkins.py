@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import Button, Form, FormErrors, FormField, Option, Say, ShowForm, Text, say
 from flows import copy
-from flows.answers import one
+from flows.answers import one, whole_number
 from flows.context import FlowContext
 from flows.cycles import Calendar, Dated, current_cycle
 from flows.participants import membership, partner_role_in
@@ -208,9 +208,9 @@ def _validate(values: dict[str, str | list[str]], *, mentor: bool) -> tuple[dict
 async def _open_cycle(ctx: FlowContext, pair: Pair | None, text: str) -> int | None:
     """A started cycle of an active pair (a button or form can't invent another)."""
     program = await ctx.repos.programs.get(pair.program_id) if pair else None
-    if pair is None or program is None or pair.status != "active" or not text.isdigit():
+    cycle = whole_number(text, digits=4)
+    if pair is None or program is None or pair.status != "active" or cycle is None:
         return None
-    cycle = int(text)
     return cycle if 1 <= cycle <= current_cycle(pair, program, ctx.now) else None
 
 

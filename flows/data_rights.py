@@ -162,7 +162,9 @@ async def _holds_anything(ctx: FlowContext, event: Command) -> bool:
     enrolments = await ctx.repos.participants.everywhere(
         actor.platform, actor.tenant, actor.user_id
     )
-    return person is not None or bool(enrolments)
+    if person is not None or enrolments:
+        return True
+    return await ctx.repos.accepted_forms.holds_any_of(actor.platform, actor.tenant, actor.user_id)
 
 
 async def forget(event: Command, ctx: FlowContext) -> Say:

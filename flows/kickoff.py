@@ -8,7 +8,7 @@ import hashlib
 from bot.events import Command, FormSubmission
 from bot.messages import Form, FormErrors, FormField, Heading, Message, Say, ShowForm, Text, say
 from flows import copy
-from flows.answers import one, parse_date
+from flows.answers import one, parse_date, whole_number
 from flows.context import FlowContext
 from flows.programs import current_program
 from storage.models import Program
@@ -43,7 +43,8 @@ async def admin_kickoff(event: Command, ctx: FlowContext) -> Say | ShowForm:
 
 
 async def submit_kickoff(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
-    program = await ctx.repos.programs.get(int(event.state.get("program_id", "0") or 0))
+    program_id = whole_number(event.state.get("program_id", ""))
+    program = await ctx.repos.programs.get(program_id) if program_id is not None else None
     if program is None or not program.active:
         return copy.no_program()
     answers = {name: (one(event.values.get(name)) or "").strip() for name in event.values}

@@ -20,7 +20,7 @@ from bot.messages import (
 )
 from bot.timing import is_known_zone
 from flows import circles, copy, preparation
-from flows.answers import many, one, parse_date
+from flows.answers import many, one, parse_date, whole_number
 from flows.context import FlowContext
 from flows.cycles import next_cycle_start
 from flows.ending import end_pair
@@ -172,7 +172,8 @@ async def _checked_join(
 ) -> Say | FormErrors | tuple[Program, dict, Participant | None]:
     """The answer that ends it here, or the program, the validated answers and the
     person's earlier participation (one who left may join again)."""
-    program = await ctx.repos.programs.get(int(event.state.get("program_id", "0") or 0))
+    program_id = whole_number(event.state.get("program_id", ""))
+    program = await ctx.repos.programs.get(program_id) if program_id is not None else None
     if program is None or not program.active:
         return copy.no_program()
     answers, errors = _validate_join(event.values, program)

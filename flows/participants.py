@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.events import Actor
+from flows.answers import whole_number
 from flows.context import FlowContext
 from storage.models import Pair, Participant, Program
 
@@ -67,7 +68,7 @@ def role_label(participant: Participant) -> str:
 
 def parse_id(text: str) -> int | None:
     """A database id from a button value or form state; None for anything else."""
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return whole_number(text)
 
 
 async def partner_role_in(

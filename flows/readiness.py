@@ -10,7 +10,7 @@ admin read one person's answers off the difference.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -47,7 +47,7 @@ from flows.disclosure import (
 from flows.participants import parse_id
 from flows.programs import current_program
 from flows.roster import person_ref, roster_lookup
-from storage.models import Person, ReadinessPulse
+from storage.models import Person, Program, ReadinessPulse
 
 LIBRARY = Path(__file__).parent / "data" / "readiness.yaml"
 AGREE = (
@@ -258,7 +258,16 @@ def _pulse_form(ctx: FlowContext) -> Form:
     )
 
 
-async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
+async def check_pulse(event: FormSubmission, ctx: FlowContext) -> FormErrors | None:
+    """The early, read-only answer to the pulse form: its field errors, or None when it
+    may be accepted (the platform then has its answer before anyone is invited)."""
+    checked = await _checked_pulse(event, ctx)
+    return checked if isinstance(checked, FormErrors) else None
+
+
+async def _checked_pulse(
+    event: FormSubmission, ctx: FlowContext
+) -> FormErrors | tuple[Program | None, int, list[Person], date, int]:
     program = await current_program(ctx)
     k = program.anonymity_threshold if program else DEFAULT_K
     everyone, unknown = await _audience(ctx, event.actor, one(event.values.get("audience")) or "")
@@ -277,8 +286,18 @@ async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErr
         errors["audience"] = problem
     if closes is None or closes <= ctx.now.date():
         errors["closes"] = "Pick a day after today."
-    if errors:
+    if errors or closes is None:
         return FormErrors(errors=errors)
+    return program, k, people, closes, admins_left_out
+
+
+async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErrors:
+    """Checked again (things may have changed since `check_pulse`), then one invitation
+    per person, queued in one go."""
+    checked = await _checked_pulse(event, ctx)
+    if isinstance(checked, FormErrors):
+        return checked
+    program, k, people, closes, admins_left_out = checked
     pulse = await ctx.repos.readiness.create(
         ReadinessPulse(
             program_id=program.id if program else None,
@@ -292,16 +311,20 @@ async def submit_pulse(event: FormSubmission, ctx: FlowContext) -> Say | FormErr
         [(p.platform, p.tenant, p.user_id) for p in people],
         [(q.id, answer) for q in questions() for answer, _label in q.options],
     )
-    for person in people:
-        await ctx.send(
+    invite = _invite(pulse)
+    items = [
+        ctx.item(
             f"readiness:{pulse.id}:{person.user_id}",
             ToPerson(
                 person=Actor(platform=person.platform, tenant=person.tenant, user_id=person.user_id)
             ),
-            _invite(pulse),
+            invite,
             timezones=[person.timezone or "UTC"],
             expires_at=pulse.closes_at,
         )
+        for person in people
+    ]
+    await ctx.queue(items)
     left_out = (
         f" Admins ({admins_left_out}) aren't asked: their own answers would let them read "
         "others' off the totals."

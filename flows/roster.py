@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass, field
 
 from bot.timing import is_known_zone
+from flows.answers import whole_number
 from flows.context import FlowContext
 from storage.models import Person
 
@@ -53,7 +54,7 @@ async def import_roster(ctx: FlowContext, text: str, *, platform: str, tenant: s
             report.problems.append(f"line {line}: no user_id or email")
             continue
         level = row.get("job_level", "")
-        if level and not level.lstrip("-").isdigit():
+        if level and whole_number(level.removeprefix("-")) is None:
             report.problems.append(f"line {line}: job_level must be a whole number")
             continue
         timezone = row.get("timezone") or None

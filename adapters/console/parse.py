@@ -49,6 +49,6 @@ def field_answer(field: FormField, answer: str) -> str | list[str]:
 
 
 def _option(field: FormField, pick: str) -> str:
-    if pick.isdigit() and 1 <= int(pick) <= len(field.options):
+    if pick.isascii() and pick.isdigit() and 1 <= int(pick) <= len(field.options):
         return field.options[int(pick) - 1].value
     return pick

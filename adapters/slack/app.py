@@ -11,25 +11,31 @@ import logging
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import parse
-from adapters.slack.after_ack import AfterAck
+from adapters import limits
+from adapters.after_ack import AfterAck
+from adapters.slack import parse, shapes
 from adapters.slack.parse import Profile
 from adapters.slack.render import errors_response, neutral_action_id, render_message, render_modal
-from bot.events import Command, FormSubmission
+from bot.commands import MAX_COMMAND_TEXT, TOO_LONG
+from bot.events import Actor, Command, FormSubmission
 from bot.messages import FormErrors, Message, Say, ShowForm
 from bot.ports import EventHandler
 
 log = logging.getLogger(__name__)
+SHAPE = "upward_shape"  # the bolt context key of the payload's checked shape
 HOME_BLOCK_LIMIT = 100
 
 
@@ -73,20 +79,28 @@ def build_bolt_app(
     after_ack: AfterAck | None = None,
 ) -> AsyncApp:
     """`after_ack` runs the work of forms stored after their ack (see `AfterAck`)."""
-    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    app = CheckedApp(client=client, signing_secret=signing_secret, process_before_response=False)
     directory = Directory(client)
     after_ack = after_ack or AfterAck()
+    app.error(_failed)
 
-    @app.command("/mentoring")
-    async def on_command(ack: Any, body: dict, client: AsyncWebClient, respond: Any) -> None:
+    @app.command(shapes.COMMAND)
+    async def on_command(ack: Any, context: dict, client: AsyncWebClient, respond: Any) -> None:
+        body: shapes.SlashCommand = context[SHAPE]
+        if len(body.text) > MAX_COMMAND_TEXT:
+            await ack(response_type="ephemeral", text=TOO_LONG)
+            return
         await ack()  # within Slack's 3 seconds, before any Web API call
-        profile = directory.cached(body["user_id"])
-        if parse.command(body).name in NEEDS_PROFILE:
-            profile = await directory.profile(body["user_id"])
-        replies = await engine.handle(parse.command(body, profile))
+        event = parse.command(body)  # parsed once: the text may be long
+        if event.name in NEEDS_PROFILE:
+            profile = await directory.profile(body.user_id)
+        else:
+            profile = directory.cached(body.user_id)
+        event = parse.profiled(event, profile)
+        replies = await engine.handle(event)
         await _answer(
             client,
-            body,
+            body.trigger_id,
             replies,
             say=lambda payload: respond(
                 response_type="ephemeral", replace_original=False, **payload
@@ -94,11 +108,12 @@ def build_bolt_app(
         )
 
     @app.action(re.compile(".*"))
-    async def on_action(ack: Any, body: dict, client: AsyncWebClient) -> None:
+    async def on_action(ack: Any, context: dict, client: AsyncWebClient) -> None:
         await ack()
-        user_id = body["user"]["id"]
-        for action in body.get("actions", []):
-            action_id = neutral_action_id(action.get("action_id", ""))
+        body: shapes.BlockActions = context[SHAPE]
+        user_id = body.user.id
+        for action in body.actions:
+            action_id = neutral_action_id(action.action_id)
             profile = directory.cached(user_id)
             if action_id in NEEDS_PROFILE:
                 profile = await directory.profile(user_id)
@@ -106,56 +121,89 @@ def build_bolt_app(
             replies = await engine.handle(event)
             await _answer(
                 client,
-                body,
+                body.trigger_id,
                 replies,
                 say=lambda payload: client.chat_postMessage(channel=user_id, **payload),
             )
-        if body.get("view", {}).get("type") == "home":
-            await publish_home(engine, client, body)
+        if body.view is not None and body.view.type == "home":
+            await publish_home(engine, client, parse.actor(body.tenant, user_id))
 
     @app.view(re.compile(".*"))
-    async def on_submission(ack: Any, body: dict, client: AsyncWebClient) -> None:
+    async def on_submission(ack: Any, context: dict, client: AsyncWebClient) -> None:
         """Only our own database before the ack: no Web API call may delay it. A form the
         engine checks early (joining) is acked on that check and stored after."""
-        user_id = body["user"]["id"]
-        try:
-            event = parse.submission(body, display_name=directory.cached(user_id).name)
-        except (KeyError, TypeError, ValueError):
-            log.warning("unreadable view_submission ignored")
-            await ack()
-            return
+        body: shapes.ViewSubmission = context[SHAPE]
+        event = parse.submission(body, display_name=directory.cached(body.user.id).name)
         if engine.acks_first(event):
             replies = await engine.check(event)
             if not await _ack_submission(ack, replies):
                 return
             async with after_ack.slot():
-                await _after(
-                    engine, client, body, event, replies or await engine.handle_acked(event)
-                )
+                await _after(engine, client, event, replies or await engine.handle_acked(event))
             return
         replies = await engine.handle(event)
         if await _ack_submission(ack, replies):
-            await _after(engine, client, body, event, replies)
+            await _after(engine, client, event, replies)
 
     @app.event("app_home_opened")
-    async def on_home_opened(body: dict, client: AsyncWebClient) -> None:
-        if body["event"].get("tab", "home") != "home":
+    async def on_home_opened(context: dict, client: AsyncWebClient) -> None:
+        body: shapes.EventEnvelope = context[SHAPE]
+        if body.home_opened().tab != "home":
             return
-        if not await engine.handle(parse.home_opened(body)):
+        first_contact = parse.home_opened(body)
+        if not await engine.handle(first_contact):
             return  # a retry of an event already handled (Slack retries up to three times)
-        await publish_home(engine, client, body, user_id=body["event"]["user"])
+        await publish_home(engine, client, first_contact.actor)
 
     return app
 
 
+class CheckedApp(AsyncApp):
+    """Bolt, with the shape of every payload checked before bolt's own middleware reads it
+    (HTTP and Socket Mode alike): only payloads the listeners can read reach them.
+    Malformed: a 400 (an event: Slack's empty 200, so that it isn't retried), with one log
+    line naming the kind of problem, never the content. Anything bolt raises is a 400."""
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        body = req.body
+        if isinstance(body, dict) and (
+            body.get("ssl_check") or body.get("type") == "url_verification"
+        ):
+            return await self._dispatch(req)  # bolt answers Slack's own checks itself
+        try:
+            req.context[SHAPE] = shapes.check(body)  # what the listeners read
+        except shapes.Unhandled as exc:
+            log.info("Slack %s of a kind Upward doesn't answer: ignored", exc.kind)
+            return BoltResponse(status=200, body="")
+        except shapes.Malformed as exc:
+            log.warning("malformed Slack %s refused: %s", exc.kind, exc.problem)
+            event = isinstance(body, dict) and body.get("type") == "event_callback"
+            return BoltResponse(status=200 if event else 400, body="")
+        return await self._dispatch(req)
+
+    async def _dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        try:
+            return await super().async_dispatch(req)
+        except Exception as exc:  # bolt's own error handling failed too
+            log.warning("a Slack request failed: %s", type(exc).__name__)
+            return BoltResponse(status=400, body="")
+
+
+async def _failed(error: Exception, response: BoltResponse | None) -> BoltResponse | None:
+    """Bolt's error handler: whatever a library or listener raised, one line with its type
+    (its text could quote the payload), and no 500: before the ack, a 400."""
+    log.warning("a Slack request failed: %s", type(error).__name__)
+    return BoltResponse(status=400, body="") if response is not None else None
+
+
 async def _after(
-    engine: EventHandler, client: AsyncWebClient, body: dict, event: FormSubmission, replies: list
+    engine: EventHandler, client: AsyncWebClient, event: FormSubmission, replies: list
 ) -> None:
     """After a form's ack: its answer by DM, and the App Home brought up to date."""
     for n, reply in enumerate(replies):
         if isinstance(reply, Say):
             await _dm_or_later(engine, client, event, reply.message, n)
-    await publish_home(engine, client, body)
+    await publish_home(engine, client, event.actor)
 
 
 async def _ack_submission(ack: Any, replies: list) -> bool:
@@ -192,14 +240,16 @@ def _slack_error(exc: Exception) -> str:
     return type(exc).__name__
 
 
-async def _answer(client: AsyncWebClient, body: dict, replies: list, *, say: Any) -> None:
-    """Forms open as modals; messages go back the way the person asked."""
+async def _answer(client: AsyncWebClient, trigger: str | None, replies: list, *, say: Any) -> None:
+    """Forms open as modals (with the interaction's trigger id); messages go back the way
+    the person asked."""
     for reply in replies:
         if isinstance(reply, ShowForm):
+            if not trigger:
+                await say({"text": "Sorry, I couldn't open that form. Please try again."})
+                continue
             try:
-                await client.views_open(
-                    trigger_id=body["trigger_id"], view=render_modal(reply.form)
-                )
+                await client.views_open(trigger_id=trigger, view=render_modal(reply.form))
             except SlackApiError as exc:  # e.g. expired_trigger_id after a slow moment
                 log.warning("views.open failed: %s", exc.response.get("error"))
                 await say({"text": "Sorry, that form took too long to open. Please try again."})
@@ -208,11 +258,9 @@ async def _answer(client: AsyncWebClient, body: dict, replies: list, *, say: Any
                 await say(payload)
 
 
-async def publish_home(
-    engine: EventHandler, client: AsyncWebClient, body: dict, *, user_id: str | None = None
-) -> None:
-    user_id = user_id or body["user"]["id"]
-    home = Command(actor=parse.actor(body, user_id), name="home")
+async def publish_home(engine: EventHandler, client: AsyncWebClient, person: Actor) -> None:
+    """The person's App Home, brought up to date."""
+    home = Command(actor=person, name="home")
     blocks: list[dict] = []
     for reply in await engine.handle(home):
         if isinstance(reply, Say):
@@ -224,7 +272,7 @@ async def publish_home(
             *blocks[: HOME_BLOCK_LIMIT - 1],
             {"type": "section", "text": {"type": "mrkdwn", "text": more}},
         ]
-    await client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
+    await client.views_publish(user_id=person.user_id, view={"type": "home", "blocks": blocks})
 
 
 async def _dm(client: AsyncWebClient, user_id: str, message: Message) -> None:
@@ -240,20 +288,50 @@ def events_endpoint(app: AsyncApp, signing_secret: str | None) -> Any:
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def handler(request: web.Request) -> web.Response:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": "too large"}, status=413)
+        except (ConnectionError, aiohttp.ClientPayloadError, HttpProcessingError) as exc:
+            log.info("Slack request abandoned mid-body: %s", type(exc).__name__)
+            return web.json_response({"error": "incomplete request"}, status=400)
         if verifier is None or not _signed(verifier, request, raw):
             return web.json_response({"error": "invalid request"}, status=401)
         try:
+            text = raw.decode("utf-8")
+            _readable(text, request.headers.get("Content-Type", ""))
             bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"),
+                body=text,
                 query=request.query_string,
                 headers=request.headers,  # type: ignore[arg-type]
             )
-        except (UnicodeDecodeError, ValueError, TypeError, AttributeError):
+        except Exception as exc:  # undecodable, not JSON, nested absurdly deep, odd shapes
+            log.warning("malformed Slack request refused: %s", _problem(exc))
             return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     return handler
+
+
+def _readable(text: str, content_type: str) -> None:
+    """Raise ValueError unless bolt can parse the body without recursing absurdly deep: the
+    JSON of an event, or the `payload` JSON of a form-encoded interaction."""
+    if "json" in content_type or text.lstrip().startswith("{"):
+        limits.loads(text)
+        return
+    payload = parse_qs(text).get("payload")
+    if payload:
+        limits.loads(payload[0])
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, limits.TooDeep):
+        return "too_deep"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not_utf8"
+    if isinstance(exc, ValueError):
+        return "not_json"
+    return type(exc).__name__
 
 
 def _signed(verifier: SignatureVerifier, request: web.Request, raw: bytes) -> bool:

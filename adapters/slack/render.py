@@ -387,6 +387,8 @@ def form_values(view_state_values: dict[str, Any]) -> dict[str, str | list[str]]
     keyed by field id: text, number, select and date as a string ("" when unanswered),
     multi-select and checkboxes as a list of option values."""
     values: dict[str, str | list[str]] = {}
+    if not isinstance(view_state_values, dict):
+        return values
     for block_id, actions in view_state_values.items():
         if not isinstance(actions, dict):
             continue
@@ -399,9 +401,11 @@ def form_values(view_state_values: dict[str, Any]) -> dict[str, str | list[str]]
 
 def form_metadata(private_metadata: str) -> tuple[str, dict[str, str]]:
     """(form id, state) from a modal's `private_metadata`; ("", {}) for anything else."""
+    if not isinstance(private_metadata, str) or len(private_metadata) > PRIVATE_METADATA:
+        return "", {}
     try:
         data = json.loads(private_metadata)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # junk, or nested absurdly deep
         return "", {}
     if not isinstance(data, dict) or not isinstance(data.get("form_id"), str):
         return "", {}

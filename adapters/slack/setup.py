@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.after_ack import AfterAck
+from adapters.after_ack import AfterAck
 from adapters.slack.app import build_bolt_app, events_endpoint
 from adapters.slack.deliver import SlackDelivery
 from bot.errors import ConfigurationError

@@ -8,19 +8,22 @@ conversation references proactive messages need.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
-from aiohttp import web
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 from botframework.connector.auth import BotFrameworkAuthentication
 
-from adapters.teams import parse
+from adapters import limits
+from adapters.after_ack import AfterAck
+from adapters.teams import parse, shapes
 from adapters.teams.render import errors_card, render_form, render_message
+from bot.commands import MAX_COMMAND_TEXT, TOO_LONG
 from bot.events import ButtonAction, Command, FormSubmission
 from bot.messages import FormErrors, Say, ShowForm
 from bot.ports import ContactBook, EventHandler
@@ -28,6 +31,7 @@ from bot.ports import ContactBook, EventHandler
 log = logging.getLogger(__name__)
 NEEDS_EMAIL = frozenset({"join", "join.open"})
 MAX_BODY = 256 * 1024
+PROACTIVE = "ContinueConversation"  # the activity botbuilder's continue_conversation runs
 
 
 class UpwardTeamsBot:
@@ -40,14 +44,23 @@ class UpwardTeamsBot:
         *,
         app_id: str,
         tenants: frozenset[str] = frozenset(),
+        after_ack: AfterAck | None = None,
     ) -> None:
         self._engine = engine
         self._contacts = contacts
         self._app_id = app_id
         self._tenants = tenants
+        self.after_ack = after_ack or AfterAck()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        if activity.type == ActivityTypes.invoke:
+            # Upward answers no invoke (its cards use Action.Submit): a plain 200, where
+            # botbuilder would answer 501.
+            await turn_context.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200))
+            )
+            return
         if activity.channel_id != "msteams" or not activity.from_property:
             return
         if self._tenants and parse.tenant_of(activity) not in self._tenants:
@@ -96,6 +109,9 @@ class UpwardTeamsBot:
             event = parse.button(activity)
             asked = event.action_id
         else:
+            if len(parse.command_text(activity)) > MAX_COMMAND_TEXT:
+                await turn_context.send_activity(TOO_LONG)
+                return
             event = parse.command(activity)
             if not event.name:
                 event = event.model_copy(update={"name": "help"})
@@ -107,8 +123,45 @@ class UpwardTeamsBot:
     async def _submitted(self, turn_context: TurnContext, event: FormSubmission) -> None:
         """A form card. Errors: the card again as filled in, marked where to fix (or, for a
         form too big to carry itself, a list of what to fix above the card, which Teams
-        keeps filled in). A second submission of the same card is a replay: said so."""
-        replies = await self._engine.handle(event)
+        keeps filled in). A second submission of the same card is a replay: said so.
+        A form with an early check (a join, a readiness pulse to thousands) is checked in
+        the turn and stored after it, so that the turn stays short whatever its audience."""
+        if self._engine.acks_first(event):
+            replies = await self._engine.check(event)
+            if not replies:
+                reference = TurnContext.get_conversation_reference(turn_context.activity)
+                self.after_ack.spawn(self._after(turn_context.adapter, reference, event))
+                return
+        else:
+            replies = await self._engine.handle(event)
+        await self._answer_submission(turn_context, event, replies)
+
+    async def _after(
+        self, adapter: Any, reference: ConversationReference, event: FormSubmission
+    ) -> None:
+        """After the turn: the form stored (exactly once: its event id is recorded with
+        it), and its answer sent into the same conversation; through the outbox if Teams
+        won't take it now."""
+        replies = await self._engine.handle_acked(event)
+
+        async def answer(turn_context: TurnContext) -> None:
+            if replies:
+                await self._answer(turn_context, replies)
+            else:
+                await turn_context.send_activity("That form was already sent.")
+
+        try:
+            await adapter.continue_conversation(reference, answer, self._app_id)
+        except Exception as exc:  # e.g. a 403, or the connector unreachable
+            log.warning("the answer to a form was not delivered (%s): queued", type(exc).__name__)
+            for n, reply in enumerate(replies):
+                if isinstance(reply, Say):
+                    key = f"reply:{event.event_id or id(event)}:{n}"
+                    await self._engine.send_later(event.actor, reply.message, key=key)
+
+    async def _answer_submission(
+        self, turn_context: TurnContext, event: FormSubmission, replies: list
+    ) -> None:
         if not replies:
             await turn_context.send_activity("That form was already sent.")
             return
@@ -213,11 +266,17 @@ def messages_endpoint(
             return web.json_response({"error": "expected application/json"}, status=415)
         if (request.content_length or 0) > MAX_BODY:
             return web.json_response({"error": "too large"}, status=413)
-        raw = await request.read()  # the whole body, however it arrives
+        try:
+            raw = await request.read()  # the whole body, however it arrives
+        except (ConnectionError, ClientPayloadError, HttpProcessingError) as exc:
+            log.info("Teams request abandoned mid-body: %s", type(exc).__name__)
+            return web.json_response({"error": "incomplete request"}, status=400)
         if len(raw) > MAX_BODY:
             return web.json_response({"error": "too large"}, status=413)
-        activity = _activity(raw)
-        if activity is None:
+        body = _body(raw)
+        activity = _activity(body)
+        if body is None or activity is None:
+            log.warning("malformed Teams activity refused: not_json")
             return web.json_response({"error": "malformed activity"}, status=400)
         try:
             authenticated = await auth.authenticate_request(activity, header)  # type: ignore[arg-type]
@@ -225,23 +284,46 @@ def messages_endpoint(
             # The type only: a wrong MICROSOFT_APP_ID or unreachable signing keys show here.
             log.warning("Teams request refused: %s", type(exc).__name__)
             return web.json_response({"error": "unauthorized"}, status=401)
+        if (problem := shapes.problem(body)) is not None:
+            log.warning("malformed Teams activity refused: %s", problem)
+            return web.json_response({"error": "malformed activity"}, status=400)
         try:
             response = await adapter.process_activity(authenticated, activity, bot.on_turn)
-        except Exception as exc:
+        except Exception as exc:  # outside the turn (the turn's own go to on_turn_error)
             log.warning("Teams activity failed: %s", type(exc).__name__)
-            return web.json_response({"error": "internal error"}, status=500)
-        if response is not None:
+            return web.json_response({"error": "not processed"}, status=400)
+        if response is not None and response.status < 500:
             return web.json_response(data=response.body, status=response.status)
+        if response is not None:
+            log.warning("Teams activity answered %s by botbuilder: sent as 400", response.status)
+            return web.json_response({"error": "not processed"}, status=400)
         return web.Response(status=201)
 
     return handler
 
 
-def _activity(raw: bytes) -> Activity | None:
+def _body(raw: bytes) -> dict[str, Any] | None:
     try:
-        body = json.loads(raw)
-        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-            return None
-        return Activity().deserialize(body)
-    except Exception:  # malformed JSON, odd shapes, absurd nesting: all a 400
+        body = limits.loads(raw)
+    except ValueError:  # malformed JSON, absurd nesting
         return None
+    return body if isinstance(body, dict) and isinstance(body.get("type"), str) else None
+
+
+def _activity(body: dict[str, Any] | None) -> Activity | None:
+    if body is None:
+        return None
+    try:
+        return Activity().deserialize(body)
+    except Exception:  # odd shapes msrest can't read: a 400
+        return None
+
+
+async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """botbuilder's `on_turn_error`: a library (or bot) exception in a turn is one log line
+    with its type (its text could quote the activity), and the turn ends without a 500.
+    A proactive send's failure goes back to its sender (the outbox records a 403 or 404)."""
+    activity = turn_context.activity
+    if activity.type == ActivityTypes.event and activity.name == PROACTIVE:
+        raise error
+    log.warning("a Teams turn failed: %s", type(error).__name__)

@@ -17,13 +17,15 @@ from botbuilder.integration.aiohttp import (
 )
 from botframework.connector.auth import ServiceClientCredentialsFactory
 
-from adapters.teams.app import UpwardTeamsBot, messages_endpoint
+from adapters.after_ack import AfterAck
+from adapters.teams.app import UpwardTeamsBot, messages_endpoint, on_turn_error
 from adapters.teams.deliver import TeamsDelivery
 from adapters.teams.signing_keys import fetch_keys_off_the_loop
 from bot.ports import ContactBook, EventHandler
 
 log = logging.getLogger(__name__)
 MESSAGES_PATH = "/api/messages"
+AFTER_ACK_WAIT = 20.0  # on SIGTERM, how long accepted forms may take to be stored
 
 
 @dataclass
@@ -45,13 +47,25 @@ class TeamsEdge:
     app_id: str
     tenants: frozenset[str] = frozenset()  # empty: any (local development only)
     bot: UpwardTeamsBot | None = field(default=None)
+    after_ack: AfterAck = field(default_factory=AfterAck)
 
     @property
     def auth_required(self) -> bool:
         return bool(self.app_id)
 
     def attach(self, engine: EventHandler) -> None:
-        self.bot = UpwardTeamsBot(engine, self.contacts, app_id=self.app_id, tenants=self.tenants)
+        self.bot = UpwardTeamsBot(
+            engine,
+            self.contacts,
+            app_id=self.app_id,
+            tenants=self.tenants,
+            after_ack=self.after_ack,
+        )
+
+    async def stop(self, within: float = AFTER_ACK_WAIT) -> None:
+        """The forms already accepted are stored (up to `within` s) before the database
+        closes."""
+        await self.after_ack.drain(within)
 
     def mount(self, web_app: web.Application) -> None:
         assert self.bot is not None, "attach the engine first"
@@ -84,6 +98,7 @@ def teams_edge(
     fetch_keys_off_the_loop()
     auth = ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials_factory)
     adapter = CloudAdapter(auth)
+    adapter.on_turn_error = on_turn_error
     return TeamsEdge(
         adapter=adapter,
         auth=auth,

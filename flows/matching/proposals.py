@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.events import ButtonAction, Command
 from bot.messages import Actions, Button, Heading, Say, Text, say
@@ -41,6 +41,12 @@ async def admin_match(event: Command, ctx: FlowContext) -> Say:
         )
     seed = int(sub) if sub else int(ctx.now.timestamp()) // 60
     return await propose(ctx, program, seed)
+
+
+def _solver() -> Any:
+    from flows.matching.solver import solve
+
+    return solve
 
 
 async def approve_button(event: ButtonAction, ctx: FlowContext) -> Say:
@@ -87,8 +93,9 @@ async def propose(ctx: FlowContext, program: Program, seed: int) -> Say:
     if len(pool) < 2:
         return say("Not enough people are waiting to be matched yet (fewer than two).")
     # The solver (scipy, numpy) is imported only when matching runs: processes that never
-    # match, such as `upward dispatch`, start without it.
-    from flows.matching.solver import solve
+    # match, such as `upward dispatch`, start without it. In a thread: the first import
+    # takes several hundred milliseconds that would otherwise hold the event loop.
+    solve = await asyncio.to_thread(_solver)
 
     candidates, managers, people = await _candidates(ctx, program, spare)
     # CPU-bound (an LP, assignments, perhaps an integer programme): off the event loop,

@@ -50,9 +50,19 @@ class AcceptedForms:
         configured key opens them."""
         return self._cipher.decrypt(sealed, _context(key))
 
+    async def holds_any_of(self, platform: str, tenant: str, user_id: str) -> bool:
+        """Whether a form this person sent is kept, not stored yet."""
+        return bool(await self._theirs(platform, tenant, user_id))
+
     async def forget_person(self, platform: str, tenant: str, user_id: str) -> int:
         """Erasure: drop the forms this person sent that are not stored yet, so that no
         recovery stores them afterwards. The table holds a handful of rows at most."""
+        theirs = await self._theirs(platform, tenant, user_id)
+        if theirs:
+            await self._s.exec(delete(AcceptedForm).where(col(AcceptedForm.key).in_(theirs)))  # type: ignore[call-overload]
+        return len(theirs)
+
+    async def _theirs(self, platform: str, tenant: str, user_id: str) -> list[str]:
         who = {"platform": platform, "tenant": tenant, "user_id": user_id}
         theirs = []
         for key, sealed in (
@@ -64,6 +74,4 @@ class AcceptedForms:
                 continue
             if {field: actor.get(field) for field in who} == who:
                 theirs.append(key)
-        if theirs:
-            await self._s.exec(delete(AcceptedForm).where(col(AcceptedForm.key).in_(theirs)))  # type: ignore[call-overload]
-        return len(theirs)
+        return theirs

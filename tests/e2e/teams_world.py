@@ -152,8 +152,11 @@ class TeamsWorld:
         assert forms, f"no form was sent to {member.handle}"
         return forms[-1]
 
-    async def submit(self, member: Member, form: dict[str, Any], answers: dict[str, Any]) -> Any:
-        """Press the card's submit button: Teams merges the action's data with every input."""
+    async def submit(
+        self, member: Member, form: dict[str, Any], answers: dict[str, Any], *, wait: bool = True
+    ) -> Any:
+        """Press the card's submit button: Teams merges the action's data with every input.
+        With `wait`, until the work of a form stored after the turn is done."""
         value = dict(_submit_data(form["card"]))
         for element in _inputs(form["card"]):
             answer = answers.get(element["id"], element.get("value", ""))
@@ -164,7 +167,10 @@ class TeamsWorld:
                 answer = ",".join(answer)
             value[element["id"]] = "" if answer is None else str(answer)
         activity = self.activity(member, value=value, reply_to=form["id"])
-        return await self.post(activity)
+        response = await self.post(activity)
+        if wait and self.app.teams is not None and self.app.teams.bot is not None:
+            await self.app.teams.bot.after_ack.idle()  # a form stored after the turn
+        return response
 
     async def read_cards(self, member: Member) -> None:
         """Press "Got it" on each preparation card as it arrives in the member's chat."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
 import string
 import sys
+import time
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import ALIASES, parse_command_text
+from bot.commands import ALIASES, parse_command_text, split_words
 
 COMMANDS = ("join", "leave", "pause", "status", "help", "checkin", "goals", "end", "admin")
 
@@ -154,3 +156,29 @@ def test_prefixing_mentoring_changes_nothing(text: str) -> None:
 @example("\u00a0join")
 def test_prefixing_mentoring_changes_nothing_for_any_text(text: str) -> None:
     assert parse_command_text("/mentoring " + text) == parse_command_text(text)
+
+
+# --- the linear-time splitter (issue 16: shlex.split is quadratic on a long word) ----------
+
+
+@given(st.text(alphabet="ab '\"\\", max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_split_words_agrees_with_shlex_on_short_inputs(text: str) -> None:
+    try:
+        expected: list[str] | None = shlex.split(text)
+    except ValueError:
+        expected = None
+    try:
+        got: list[str] | None = split_words(text)
+    except ValueError:
+        got = None
+    assert got == expected
+
+
+def test_a_million_character_word_takes_under_100_ms_of_cpu() -> None:
+    for text in ("goals add " + "x" * 1_000_000, 'goals add "' + "x" * 1_000_000):
+        started = time.process_time()
+        name, args = parse_command_text(text)
+        assert time.process_time() - started < 0.1
+        assert name == "goals"
+        assert len(args[-1]) >= 1_000_000  # an unclosed quote is kept, as before

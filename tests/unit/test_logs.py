@@ -31,3 +31,25 @@ def test_log_error_records_an_id_type_and_place_only(caplog) -> None:  # type: i
         error_id = log_error(logging.getLogger("upward.test"), "doing a thing", exc)
     assert error_id in caplog.text and "RuntimeError" in caplog.text
     assert SECRET not in caplog.text
+
+
+def test_one_line_names_the_type_and_never_the_text_or_traceback() -> None:
+    from bot.logs import OneLine
+
+    try:
+        raise ConnectionResetError(f"peer sent {SECRET!r}")
+    except ConnectionResetError:
+        record = logging.LogRecord(
+            "aiohttp.server",
+            logging.ERROR,
+            __file__,
+            1,
+            "Error handling %s",
+            ("x",),
+            sys.exc_info(),
+        )
+    assert OneLine().filter(record)
+    assert record.exc_info is None and record.levelno == logging.WARNING
+    assert record.getMessage() == "Error handling x: ConnectionResetError"
+    formatted = logging.Formatter().format(record)
+    assert SECRET not in formatted and "Traceback" not in formatted
