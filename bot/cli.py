@@ -7,6 +7,7 @@ import getpass
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -32,6 +33,22 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(program_cli, name="program")
 cli.add_typer(roster_cli, name="roster")
 cli.add_typer(keys_cli, name="keys")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"upward {metadata.version('upward')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Upward: a reverse-mentoring program in Slack or Teams."""
 
 
 def main() -> None:

@@ -114,3 +114,8 @@ def test_keys_rotate_reencrypts_every_secret_while_old_rows_stay_readable(tmp_pa
         "keys", "rotate", cwd=tmp_path, env=wrong
     )  # the old key alone no longer reads it
     assert stale.returncode == 1 and "1 rows could not be read" in stale.stderr
+
+
+def test_version(tmp_path: Path) -> None:
+    result = upward("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip().startswith("upward ")
