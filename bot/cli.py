@@ -94,8 +94,24 @@ def db_upgrade() -> None:
     except ConfigurationError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from None
+    created = _sqlite_file_missing(settings.database_url)
     upgrade(settings.database_url, cipher=cipher)
-    typer.echo("Database is up to date.")
+    typer.echo(
+        f"Created a new database at {created} and set up its tables."
+        if created
+        else "Database is up to date."
+    )
+
+
+def _sqlite_file_missing(url: str) -> Path | None:
+    """The SQLite file `url` names, if it doesn't exist yet (upgrading will create it)."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 @program_cli.command("load")
@@ -130,7 +146,11 @@ def roster_import(
     """Import a roster CSV: user_id or email, name, job_level, department, manager, timezone."""
     from flows.roster import RosterReport, import_roster
 
-    text = file.read_text()
+    try:
+        text = file.read_text()
+    except (OSError, UnicodeDecodeError):
+        typer.secho(f"I can't read {file} as a text (CSV) file. Nothing was imported.", err=True)
+        raise typer.Exit(2) from None
 
     async def load(app: App) -> RosterReport:
         report = await app.engine.run(
@@ -144,6 +164,14 @@ def roster_import(
     typer.echo(f"Imported {report.imported} people.")
     for problem in report.problems:
         typer.secho(f"  skipped {problem}", fg="yellow")
+    if report.problems and not report.imported:
+        typer.secho(
+            f"{file} doesn't look like a roster: a CSV with a user_id or email column "
+            "(and name, job_level, department, manager, timezone).",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @cli.command()

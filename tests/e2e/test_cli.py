@@ -69,7 +69,7 @@ def test_demo_is_deterministic(tmp_path: Path, demo_output: str) -> None:
 
 def test_db_upgrade_program_roster_and_tick(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'u.db'}"}
-    assert "up to date" in upward("db", "upgrade", cwd=tmp_path, env=env).stdout
+    assert "Created a new database" in upward("db", "upgrade", cwd=tmp_path, env=env).stdout
     assert "up to date" in upward("db", "upgrade", cwd=tmp_path, env=env).stdout  # idempotent
     loaded = upward(
         "program", "load", str(REPO / "flows/data/sample_program.yaml"), cwd=tmp_path, env=env
@@ -79,6 +79,12 @@ def test_db_upgrade_program_roster_and_tick(tmp_path: Path) -> None:
         "roster", "import", str(REPO / "flows/data/demo_roster.csv"), cwd=tmp_path, env=env
     )
     assert "Imported 14 people" in roster.stdout
+    (tmp_path / "notes.txt").write_text("Dear diary,\nnothing to see here\n")
+    refused = upward("roster", "import", str(tmp_path / "notes.txt"), cwd=tmp_path, env=env)
+    assert refused.returncode == 1 and "doesn't look like a roster" in refused.stderr
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    binary = upward("roster", "import", str(tmp_path / "photo.png"), cwd=tmp_path, env=env)
+    assert binary.returncode == 2 and "can't read" in binary.stderr
     ticked = upward("tick", "--at", "2027-02-01T09:00:00+00:00", cwd=tmp_path, env=env)
     assert ticked.returncode == 0 and "Tick at 2027-02-01T09:00:00+00:00" in ticked.stdout
     key = tmp_path / ".upward" / "secret.key"
