@@ -50,26 +50,20 @@ async def gather(
     pair_ids: list[int] = [p.id for p in pairs]  # type: ignore[misc]
     # An admin who is also a participant must not read her own pair back out.
     excluded = {p.id for p in pairs if p.mentor_id in admins or p.mentee_id in admins}
-    in_period = lambda moment: since <= moment < until  # noqa: E731
     checkins = [
         c
         for c in await ctx.repos.checkins.for_pairs(pair_ids, since=since, until=until)
-        if in_period(c.submitted_at) and c.id not in counted["checkins"]
-        and c.pair_id not in excluded
-    ]  # fmt: skip
+        if c.id not in counted["checkins"] and c.pair_id not in excluded
+    ]
     goals = [
         g
         for g in await ctx.repos.goals.for_pairs(pair_ids)
-        if g.due_on is not None and in_period(_end_of(g.due_on))
+        if g.due_on is not None and since <= _end_of(g.due_on) < until
         and g.id not in counted["goals"] and g.pair_id not in excluded
     ]  # fmt: skip
     latest: dict[tuple[int, int], ReviewView] = {}  # final answers replace midpoint ones
     for review in await ctx.repos.reviews.for_pairs(pair_ids, since=since, until=until):
-        if (
-            in_period(review.submitted_at)
-            and review.id not in counted["reviews"]
-            and review.pair_id not in excluded
-        ):
+        if review.id not in counted["reviews"] and review.pair_id not in excluded:
             key = (review.pair_id, review.participant_id)
             if key not in latest or review.stage == "final":
                 latest[key] = review

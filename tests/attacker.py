@@ -24,14 +24,12 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 @dataclass(frozen=True)
 class CountOf:
-    """`lo <= (number of groups with any member's answer in `counted`) <= hi`; with
-    `alike`, the count is 0 or the number of groups instead."""
+    """`lo <= (number of groups with any member's answer in `counted`) <= hi`."""
 
     groups: tuple[tuple[Hashable, ...], ...]
     counted: frozenset[object]
     lo: int = 0
     hi: int = 0
-    alike: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,11 +119,7 @@ class _Model:
                 self.rows.append(({y: 1, m: -1}, 0, math.inf))
             self.rows.append(({y: 1, **{m: -1 for m in members}}, -math.inf, 0))
             total[y] = 1
-        if fact.alike:
-            z = self._new()  # the count is n * z
-            self.rows.append(({**total, z: -len(fact.groups)}, 0, 0))
-        else:
-            self.rows.append((total, fact.lo, fact.hi))
+        self.rows.append((total, fact.lo, fact.hi))
 
     def _mean(self, fact: MeanOf) -> None:
         n = len(fact.groups)

@@ -118,10 +118,7 @@ class CheckIns:
     ) -> list[CheckInView]:
         """The check-ins of these pairs (submitted in [since, until) if given), opened."""
         query = select(*_CHECKIN_COLUMNS).where(one_of(self._s, col(CheckIn.pair_id), pair_ids))
-        if since is not None:
-            query = query.where(col(CheckIn.submitted_at) >= since)
-        if until is not None:
-            query = query.where(col(CheckIn.submitted_at) < until)
+        query = _submitted_in(query, col(CheckIn.submitted_at), since, until)
         rows = (await self._s.exec(query.order_by(CheckIn.id))).all()
         cipher = self._cipher
         return [
@@ -252,10 +249,7 @@ class Reviews:
     ) -> list[ReviewView]:
         """The reviews of these pairs (submitted in [since, until) if given), opened."""
         query = select(*_REVIEW_COLUMNS).where(one_of(self._s, col(Review.pair_id), pair_ids))
-        if since is not None:
-            query = query.where(col(Review.submitted_at) >= since)
-        if until is not None:
-            query = query.where(col(Review.submitted_at) < until)
+        query = _submitted_in(query, col(Review.submitted_at), since, until)
         views = []
         for row in (await self._s.exec(query.order_by(Review.id))).all():
             context = review_answers_context(row[1], row[2], row[3])
@@ -285,3 +279,12 @@ _REVIEW_COLUMNS = (
     Review.changed_enc,
     Review.answers_enc,
 )
+
+
+def _submitted_in(query: Any, column: Any, since: datetime | None, until: datetime | None) -> Any:
+    """`query` narrowed to rows submitted in [since, until), either end open if None."""
+    if since is not None:
+        query = query.where(column >= since)
+    if until is not None:
+        query = query.where(column < until)
+    return query

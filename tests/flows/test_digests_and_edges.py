@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.messages import Fields, Text
 from storage.answers import CheckInAnswers
 from storage.models import Pair, Program
 from storage.repositories import Repositories
@@ -46,14 +47,21 @@ async def check_in_everyone(session, console, rating: str = "4") -> None:
 
 def digests(console) -> list[str]:
     return [
-        "\n".join(
-            f"{k}: {v}" if hasattr(b, "items") else getattr(b, "text", "")
-            for b in d.message.blocks
-            for k, v in (getattr(b, "items", None) or [("", "")])
-        )
+        "\n".join(_lines(d.message.blocks))
         for d in console.delivered
         if d.to == "#mentoring-admins"
     ]
+
+
+def _lines(blocks) -> list[str]:
+    """Fields as "label: value", and the text blocks (the line naming what is withheld)."""
+    out = []
+    for block in blocks:
+        if isinstance(block, Fields):
+            out += [f"{label}: {value}" for label, value in block.items]
+        elif isinstance(block, Text):
+            out.append(block.text)
+    return out
 
 
 async def test_on_demand_digest_waits_for_a_full_month(session, program, app):

@@ -426,9 +426,6 @@ def read_digest(
 def _count(question: Field, value: str | None, groups: tuple, counted: set) -> None:
     if not groups or value is None:
         return
-    if value.startswith("not shown: every pair answered alike"):
-        question.facts.append(CountOf(groups, frozenset(counted), alike=True))
-        return
     bounds = count_bounds(value, len(groups))
     if bounds is not None:
         question.facts.append(CountOf(groups, frozenset(counted), *bounds))
